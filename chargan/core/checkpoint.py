@@ -1,0 +1,126 @@
+"""Atomic checkpoints that cannot execute code when loaded.
+
+```
+checkpoints/
+  step_00001000/
+    weights.safetensors   module weights, keys "<module>.<param>"
+    state.pt              optimizer and RNG state (loaded with weights_only=True)
+    meta.json             iteration, config fingerprint, anything JSON
+  latest                  name of the newest complete checkpoint
+```
+A checkpoint is written to a hidden temporary folder and renamed into place
+only when complete, then ``latest`` is swapped atomically; a crash at any
+moment leaves the previous checkpoint intact and findable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from chargan.core.atomic import atomic_write_json, atomic_write_text, current_umask
+from chargan.errors import UserError
+
+LATEST = "latest"
+WEIGHTS = "weights.safetensors"
+STATE = "state.pt"
+META = "meta.json"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded checkpoint: ``weights[module_name]`` is a state dict."""
+
+    path: Path
+    iteration: int
+    weights: dict[str, dict[str, Tensor]]
+    state: dict[str, Any]
+    meta: dict[str, Any]
+
+
+def save_checkpoint(
+    directory: str | Path,
+    iteration: int,
+    modules: dict[str, nn.Module],
+    state: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+    keep: int = 2,
+) -> Path:
+    """Save ``modules`` weights, ``state`` (tensors, numbers, containers) and ``meta`` (JSON).
+
+    Keeps the newest ``keep`` checkpoints and deletes older ones.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"step_{iteration:08d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=directory))
+    try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private
+        tensors = {
+            f"{module_name}.{key}": value.detach().contiguous().cpu()
+            for module_name, module in modules.items()
+            for key, value in module.state_dict().items()
+        }
+        save_file(tensors, str(tmp / WEIGHTS))
+        torch.save(state or {}, tmp / STATE)
+        atomic_write_json(tmp / META, {"iteration": iteration, **(meta or {})})
+        final = directory / name
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    atomic_write_text(directory / LATEST, name + "\n")
+    _prune(directory, keep)
+    return final
+
+
+def _prune(directory: Path, keep: int) -> None:
+    complete = sorted(p for p in directory.glob("step_*") if (p / META).is_file())
+    for old in complete[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def latest_checkpoint(directory: str | Path) -> Path | None:
+    """The newest complete checkpoint in ``directory``, or None."""
+    directory = Path(directory)
+    pointer = directory / LATEST
+    if pointer.is_file():
+        candidate = directory / pointer.read_text(encoding="utf-8").strip()
+        if (candidate / META).is_file():
+            return candidate
+    complete = sorted(p for p in directory.glob("step_*") if (p / META).is_file())
+    return complete[-1] if complete else None
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Load a checkpoint folder (or a checkpoints folder: its newest one)."""
+    path = Path(path)
+    if not (path / META).is_file():
+        found = latest_checkpoint(path)
+        if found is None:
+            raise UserError(f"no checkpoint found in {path}", hint="train (or resume) the run first")
+        path = found
+    try:
+        meta = json.loads((path / META).read_text(encoding="utf-8"))
+        flat = load_file(str(path / WEIGHTS), device=str(map_location))
+        state = torch.load(path / STATE, map_location=map_location, weights_only=True)
+    except (OSError, json.JSONDecodeError, SafetensorError, pickle.UnpicklingError, RuntimeError) as exc:
+        raise UserError(f"checkpoint {path} is unreadable or corrupt: {exc}", hint="delete it to fall back to an older one") from None
+    weights: dict[str, dict[str, Tensor]] = {}
+    for key, value in flat.items():
+        module_name, _, param = key.partition(".")
+        weights.setdefault(module_name, {})[param] = value
+    return Checkpoint(path, int(meta["iteration"]), weights, state, meta)

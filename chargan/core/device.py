@@ -1,0 +1,22 @@
+"""Device selection: CUDA when present, CPU otherwise."""
+
+from __future__ import annotations
+
+import torch
+
+from chargan.errors import UserError
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``"auto"`` -> ``cuda`` if available else ``cpu``; otherwise the named device, checked."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device {name!r}", hint="use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} asked for, but CUDA is not available here", hint="use --device cpu or auto")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UserError(f"device {name!r} does not exist: {torch.cuda.device_count()} CUDA device(s) here")
+    return device

@@ -1,0 +1,65 @@
+"""Training curves as a PNG: losses on the left, evaluation metrics on the right."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from chargan.core.atomic import atomic_write
+
+LOSS_KEYS = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty")
+
+
+def _series(records: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
+    xs, ys = [], []
+    for r in records:
+        value = r.get(key)
+        if isinstance(value, (int, float)):
+            xs.append(r["iteration"])
+            ys.append(value)
+    return xs, ys
+
+
+def plot_metrics(
+    records: Sequence[dict[str, Any]],
+    path: str | Path,
+    metric_prefix: str = "js",
+    metric_title: str = "evaluation metrics",
+) -> None:
+    """Write the loss curves and every ``<metric_prefix>N`` metric of ``records`` to ``path``.
+
+    A record with ``floor_<metric>`` keys draws that floor as a dashed line.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    metric_keys = sorted({k for r in records for k in r if k.startswith(metric_prefix) and k[len(metric_prefix):].isdigit()})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for key in LOSS_KEYS:
+        xs, ys = _series(records, key)
+        if xs:
+            left.plot(xs, ys, label=key, linewidth=1)
+    left.set_xlabel("generator iteration")
+    left.set_title("losses")
+    if left.lines:
+        left.legend(loc="best", fontsize=8)
+    left.grid(alpha=0.3)
+    for i, key in enumerate(metric_keys):
+        color = f"C{i}"
+        xs, ys = _series(records, key)
+        if xs:
+            right.plot(xs, ys, marker=".", label=key, color=color)
+        floor = next((r[f"floor_{key}"] for r in records if isinstance(r.get(f"floor_{key}"), (int, float))), None)
+        if floor is not None:
+            right.axhline(floor, linestyle="--", color=color, linewidth=0.8, label=f"{key} floor (held-out data)")
+    right.set_xlabel("generator iteration")
+    right.set_title(metric_title)
+    if right.lines:
+        right.legend(loc="best", fontsize=8)
+    right.grid(alpha=0.3)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    plt.close(fig)

@@ -1,0 +1,126 @@
+"""The run directory: the unit of work that holds everything about one run.
+
+```
+runs/<name>/
+  config.json        resolved configuration (JSON)
+  metrics.jsonl      one JSON object per logged iteration
+  samples/           what the family writes at each evaluation
+  plots/metrics.png  loss and metric curves, refreshed as it trains
+  checkpoints/       see chargan.core.checkpoint
+```
+A family (text, images) may add its own files (the vocabulary, say).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from chargan.core.atomic import atomic_write_json, atomic_write_text
+from chargan.errors import UserError
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+
+
+class RunDirectory:
+    """A run's folder on disk; created lazily, appended to as training goes."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.root / METRICS_FILE
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def plots_dir(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.root / "checkpoints"
+
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    # ----------------------------------------------------------------- config
+    def write_config(self, config: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.config_path, config)
+
+    def read_config(self) -> dict[str, Any]:
+        if not self.exists():
+            raise UserError(
+                f"{self.root} is not a chargan run (no {CONFIG_FILE})",
+                hint="pass --run with a directory made by `chargan train`",
+            )
+        try:
+            return json.loads(self.config_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"{self.config_path} is corrupt: {exc}") from None
+
+    # ---------------------------------------------------------------- metrics
+    def log(self, record: dict[str, Any]) -> None:
+        """Append one record; NaN and infinities become null (valid JSON)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+        with self.metrics_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(clean) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        return list(self.iter_metrics())
+
+    def iter_metrics(self) -> Iterator[dict[str, Any]]:
+        if not self.metrics_path.is_file():
+            return
+        with self.metrics_path.open(encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    # A line cut by a crash mid-write: skip it rather than lose the run.
+                    continue
+
+    def truncate_metrics(self, after_iteration: int) -> None:
+        """Drop records past ``after_iteration`` (logged after the checkpoint a resume starts from)."""
+        kept = [r for r in self.iter_metrics() if r.get("iteration", 0) <= after_iteration]
+        atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+
+    # ---------------------------------------------------------------- samples
+    def write_samples(self, iteration: int, lines: list[str]) -> Path:
+        path = self.samples_dir / f"samples_{iteration:08d}.txt"
+        atomic_write_text(path, "".join(line + "\n" for line in lines))
+        return path
+
+
+def default_run_name(prefix: str) -> str:
+    return f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def latest_run(runs_root: str | Path = "runs") -> Path:
+    """The most recently modified run under ``runs_root``."""
+    root = Path(runs_root)
+    runs = [p for p in root.glob("*") if (p / CONFIG_FILE).is_file()] if root.is_dir() else []
+    if not runs:
+        raise UserError(
+            f"no runs found under {root.resolve()}",
+            hint="train one with `chargan train`, or pass --run DIR",
+        )
+    return max(runs, key=lambda p: max(p.stat().st_mtime, (p / METRICS_FILE).stat().st_mtime if (p / METRICS_FILE).exists() else 0))

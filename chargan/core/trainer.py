@@ -1,0 +1,334 @@
+"""The one training loop: n_critic critic steps, then one generator step.
+
+It knows nothing of text or images: it sees a generator ``z -> x``, a critic
+``x -> score`` (``(batch, ...) -> (batch,)``), a source of real batches of the
+same shape as ``x``, and an optional evaluation callback. Everything a family
+needs (decoding, metrics, sample files) lives in that callback.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from chargan.core.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from chargan.core.data import BatchSource
+from chargan.core.device import resolve_device
+from chargan.core.objectives import get_objective
+from chargan.core.penalty import gradient_norms, interpolate, penalty_from_norms
+from chargan.core.plots import plot_metrics
+from chargan.core.run import RunDirectory
+from chargan.errors import UserError
+
+#: ``evaluate(generator, iteration) -> metrics``; runs under ``torch.no_grad``, generator in eval mode.
+Evaluator = Callable[[nn.Module, int], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimization settings; defaults are the reference language script's."""
+
+    iterations: int = 200_000  # generator iterations
+    batch_size: int = 64
+    critic_iters: int = 10  # critic steps per generator step
+    objective: str = "wgan-gp"
+    lambda_gp: float = 10.0
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.9)
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 10
+    eval_every: int = 100
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 2
+
+    def validate(self) -> None:
+        """Raise `UserError` naming the first impossible value."""
+        positive = ("iterations", "batch_size", "critic_iters", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise UserError(f"{name.replace('_', '-')} must be a positive integer, got {value!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise UserError(f"lr must be a positive number, got {self.lr!r}")
+        if not (self.lambda_gp >= 0 and math.isfinite(self.lambda_gp)):
+            raise UserError(f"lambda-gp must be a non-negative number, got {self.lambda_gp!r}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise UserError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        get_objective(self.objective)
+
+    def guard(self) -> dict[str, Any]:
+        """The settings a resumed run must keep (how long and how often may change)."""
+        fixed = asdict(self)
+        for free in ("iterations", "device", "log_every", "eval_every", "checkpoint_every", "keep_checkpoints"):
+            fixed.pop(free)
+        return fixed
+
+
+@dataclass
+class TrainResult:
+    iteration: int
+    interrupted: bool
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Trainer:
+    """Trains ``generator`` against ``critic`` on batches from ``data``.
+
+    Shapes: ``generator(z)`` with ``z`` ``(batch, latent_dim)`` returns
+    ``(batch, ...)``, the shape of ``data.sample(batch)``; ``critic`` maps that
+    to ``(batch,)`` scores. The critic must score each example independently
+    (no batch normalization): the penalty is per example.
+
+    With a ``run``, the trainer logs to ``metrics.jsonl``, refreshes the plot,
+    checkpoints every ``checkpoint_every`` iterations, at the end and on
+    Ctrl-C / SIGTERM, and `resume` continues bit-for-bit where it stopped.
+    ``guard`` is a JSON-able description of everything that must not change
+    across a resume (the model and optimization settings).
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        critic: nn.Module,
+        data: BatchSource,
+        config: TrainConfig = TrainConfig(),
+        *,
+        latent_dim: int | None = None,
+        run: RunDirectory | None = None,
+        evaluate: Evaluator | None = None,
+        guard: dict[str, Any] | None = None,
+        progress: bool = True,
+        echo: Callable[[str], None] = tqdm.write,
+    ) -> None:
+        config.validate()
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.generator = generator.to(self.device)
+        self.critic = critic.to(self.device)
+        self.data = data
+        self.latent_dim = latent_dim if latent_dim is not None else int(getattr(generator, "latent_dim"))
+        self.run = run
+        self.evaluate = evaluate
+        self.guard = guard if guard is not None else {"train": config.guard()}
+        self.progress = progress
+        self.echo = echo
+        self.objective = get_objective(config.objective)
+        self.generator_optimizer = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=config.betas)
+        self.critic_optimizer = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=config.betas)
+        self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.iteration = 0
+        self.seconds = 0.0
+        self._stop_signal: str | None = None
+        self._last_eval: dict[str, float] = {}
+
+    # ------------------------------------------------------------ one iteration
+    def noise(self, batch_size: int) -> Tensor:
+        """``(batch_size, latent_dim)`` standard normal noise."""
+        return torch.randn(batch_size, self.latent_dim, device=self.device, generator=self.rng)
+
+    def critic_step(self) -> dict[str, Tensor]:
+        """One critic update; returns detached ``wasserstein``, ``gradient_penalty``, ``grad_norm``."""
+        batch = self.config.batch_size
+        real = self.data.sample(batch).to(self.device)
+        with torch.no_grad():
+            fake = self.generator(self.noise(batch))
+        x_hat = interpolate(real, fake, self.rng).requires_grad_(True)
+        # One critic call for real, fake and interpolates: the critic is per-example, so this is
+        # exactly three calls' worth of math in one larger (faster) batch.
+        real_scores, fake_scores, hat_scores = self.critic(torch.cat([real, fake, x_hat])).split(batch)
+        loss = self.objective.critic_loss(real_scores, fake_scores)
+        norms = gradient_norms(hat_scores, x_hat)
+        penalty = self.config.lambda_gp * penalty_from_norms(norms, one_sided=self.objective.penalty == "one-sided")
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        (loss + penalty).backward()
+        self.critic_optimizer.step()
+        return {"wasserstein": -loss.detach(), "gradient_penalty": penalty.detach(), "grad_norm": norms.detach().mean()}
+
+    def generator_step(self) -> Tensor:
+        """One generator update; returns the detached generator loss."""
+        self.critic.requires_grad_(False)  # no critic weight gradients needed here
+        try:
+            loss = self.objective.generator_loss(self.critic(self.generator(self.noise(self.config.batch_size))))
+            self.generator_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.generator_optimizer.step()
+        finally:
+            self.critic.requires_grad_(True)
+        return loss.detach()
+
+    def train_iteration(self) -> dict[str, Tensor]:
+        """``critic_iters`` critic steps and one generator step; values stay on the device."""
+        self.generator.train()
+        self.critic.train()
+        critic_stats = [self.critic_step() for _ in range(self.config.critic_iters)]
+        stats = {k: torch.stack([s[k] for s in critic_stats]).mean() for k in critic_stats[0]}
+        stats["critic_loss"] = stats["gradient_penalty"] - stats["wasserstein"]
+        stats["generator_loss"] = self.generator_step()
+        self.iteration += 1
+        return stats
+
+    # ----------------------------------------------------------------- the loop
+    def fit(self) -> TrainResult:
+        """Train until ``config.iterations`` generator iterations are done, or a stop signal."""
+        cfg = self.config
+        pending: list[dict[str, Tensor]] = []
+        bar = tqdm(total=cfg.iterations, initial=self.iteration, disable=not self.progress, unit="it", dynamic_ncols=True)
+        if self.iteration == 0 and self.evaluate is not None:
+            self._log({"iteration": 0, **self._run_evaluation()}, bar)
+        started, since_log = time.perf_counter(), self.iteration
+        record: dict[str, float] = {}
+        with _StopSignals(self):
+            while self.iteration < cfg.iterations and self._stop_signal is None:
+                pending.append(self.train_iteration())
+                bar.update(1)
+                it = self.iteration
+                is_eval = self.evaluate is not None and (it % cfg.eval_every == 0 or it == cfg.iterations)
+                if it % cfg.log_every == 0 or is_eval or it == cfg.iterations:
+                    now = time.perf_counter()
+                    self.seconds += now - started
+                    # One host sync per logged interval, not per step.
+                    values = torch.stack([torch.stack(list(p.values())) for p in pending]).mean(0).tolist()
+                    record = {"iteration": it, **dict(zip(pending[0].keys(), values)), "seconds": round(self.seconds, 3),
+                              "it_per_sec": (it - since_log) / max(now - started, 1e-9)}
+                    pending.clear()
+                    if is_eval:
+                        record.update(self._run_evaluation())
+                    self._log(record, bar)
+                    started, since_log = time.perf_counter(), it
+                if self.run is not None and (it % cfg.checkpoint_every == 0 or it == cfg.iterations):
+                    self.save()
+        bar.close()
+        interrupted = self._stop_signal is not None
+        if interrupted:
+            self.seconds += time.perf_counter() - started
+            if self.run is not None:
+                self.save()
+                self.echo(f"{self._stop_signal}: stopped at iteration {self.iteration}, checkpoint saved in {self.run.root}")
+        return TrainResult(self.iteration, interrupted, {**record, **self._last_eval})
+
+    def _run_evaluation(self) -> dict[str, float]:
+        self.generator.eval()
+        with torch.no_grad():
+            metrics = self.evaluate(self.generator, self.iteration)
+        self.generator.train()
+        self._last_eval = dict(metrics)
+        return metrics
+
+    def _log(self, record: dict[str, Any], bar: tqdm) -> None:
+        postfix = {k: f"{record[k]:.3f}" for k in ("critic_loss", "generator_loss", "wasserstein") if k in record}
+        if "js4" in self._last_eval:
+            postfix["js4"] = f"{self._last_eval['js4']:.3f}"
+        bar.set_postfix(postfix, refresh=False)
+        if any(k in record for k in self._last_eval):
+            shown = {**postfix, **{k: f"{v:.4f}" for k, v in self._last_eval.items() if isinstance(v, float)}}
+            self.echo(f"iteration {record['iteration']}: " + "  ".join(f"{k}={v}" for k, v in shown.items()))
+        if self.run is None:
+            return
+        self.run.log(record)
+        if self.evaluate is not None and any(k in record for k in self._last_eval):
+            plot_metrics(self.run.read_metrics(), self.run.plots_dir / "metrics.png")
+
+    # -------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator_optimizer": self.generator_optimizer.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
+            "rng": self.rng.get_state(),
+        }
+
+    def save(self) -> None:
+        """Checkpoint the current iteration into the run directory."""
+        if self.run is None:
+            raise RuntimeError("this trainer has no run directory to save into")
+        save_checkpoint(
+            self.run.checkpoints_dir,
+            self.iteration,
+            {"generator": self.generator, "critic": self.critic},
+            state=self.state_dict(),
+            meta={"guard": self.guard, "seconds": self.seconds, "data": self.data.state_dict()},
+            keep=self.config.keep_checkpoints,
+        )
+
+    def resume(self) -> bool:
+        """Load the run's newest checkpoint, if any; True when one was loaded.
+
+        Raises `UserError` when the checkpoint was written under a different
+        model or optimization setup (``guard``).
+        """
+        if self.run is None or latest_checkpoint(self.run.checkpoints_dir) is None:
+            return False
+        ckpt = load_checkpoint(self.run.checkpoints_dir, map_location=self.device)
+        saved = ckpt.meta.get("guard")
+        if saved != _jsonable(self.guard):
+            raise UserError(
+                f"checkpoint {ckpt.path} was trained with other settings: {_describe_difference(saved, _jsonable(self.guard))}",
+                hint="resume without changing the model or optimizer settings, or start a new run with --run",
+            )
+        try:
+            self.generator.load_state_dict(ckpt.weights["generator"])
+            self.critic.load_state_dict(ckpt.weights["critic"])
+        except (KeyError, RuntimeError) as exc:
+            raise UserError(f"checkpoint {ckpt.path} does not fit this model: {str(exc).splitlines()[0]}") from None
+        self.generator_optimizer.load_state_dict(ckpt.state["generator_optimizer"])
+        self.critic_optimizer.load_state_dict(ckpt.state["critic_optimizer"])
+        self.rng.set_state(ckpt.state["rng"].cpu())
+        self.data.load_state_dict(ckpt.meta["data"])
+        self.iteration = ckpt.iteration
+        self.seconds = float(ckpt.meta.get("seconds", 0.0))
+        self.run.truncate_metrics(self.iteration)
+        return True
+
+
+def _jsonable(obj: Any) -> Any:
+    """What ``obj`` looks like after a JSON round trip (tuples become lists)."""
+    import json
+
+    return json.loads(json.dumps(obj))
+
+
+def _describe_difference(saved: Any, current: Any, prefix: str = "") -> str:
+    if isinstance(saved, dict) and isinstance(current, dict):
+        diffs = [
+            _describe_difference(saved.get(k), current.get(k), f"{prefix}{k}.")
+            for k in sorted(set(saved) | set(current))
+            if saved.get(k) != current.get(k)
+        ]
+        return "; ".join(diffs)
+    return f"{prefix.rstrip('.')} was {saved!r}, now {current!r}"
+
+
+class _StopSignals:
+    """Turn Ctrl-C and SIGTERM into a request to stop at the next iteration boundary.
+
+    Stopping between iterations keeps the checkpoint consistent (no
+    half-applied critic updates). A second Ctrl-C stops at once.
+    """
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.previous: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.trainer._stop_signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.trainer._stop_signal = signal.Signals(signum).name
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)

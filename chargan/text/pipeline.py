@@ -1,0 +1,208 @@
+"""Train, sample and evaluate the character-level GAN language model.
+
+These are the library calls behind ``chargan train | sample | eval``: each
+takes a config or a run directory and returns plain results; printing is the
+caller's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from chargan.core.checkpoint import latest_checkpoint, load_checkpoint
+from chargan.core.data import RowSampler
+from chargan.core.device import resolve_device
+from chargan.core.run import RunDirectory, default_run_name
+from chargan.core.trainer import Trainer, TrainResult
+from chargan.errors import UserError
+from chargan.text.config import LanguageGANConfig, ModelConfig
+from chargan.text.evaluation import TextEvaluator, generate_ids, read_reference_lines, reference_stats
+from chargan.text.metrics import copy_rate, word_hit_rate, word_set
+from chargan.text.models import ConvCritic, ConvGenerator
+from chargan.text.ngrams import ngram_js, ngram_stats
+from chargan.text.vocab import Vocabulary, VocabularyError
+
+VOCAB_FILE = "vocab.json"
+
+
+def build_models(config: ModelConfig, vocab_size: int) -> tuple[ConvGenerator, ConvCritic]:
+    """The generator and critic of ``config`` over ``vocab_size`` symbols."""
+    arch = dict(seq_len=config.seq_len, dim=config.dim, n_blocks=config.n_blocks,
+                kernel_size=config.kernel_size, residual_scale=config.residual_scale)
+    generator = ConvGenerator(vocab_size, latent_dim=config.latent_dim, **arch)
+    critic = ConvCritic(vocab_size, norm=config.critic_norm, **arch)
+    return generator, critic
+
+
+def one_hot(ids: Tensor, vocab_size: int) -> Tensor:
+    """Integer ids ``(batch, seq_len)`` -> float one-hot ``(batch, seq_len, vocab_size)``."""
+    return F.one_hot(ids.long(), vocab_size).float()
+
+
+@dataclass
+class LanguageRun:
+    """A finished (or interrupted) training call."""
+
+    run: RunDirectory
+    config: LanguageGANConfig
+    result: TrainResult
+    floor: dict[str, float]
+
+
+def train_language_model(
+    config: LanguageGANConfig,
+    run_dir: str | Path | None = None,
+    *,
+    resume: bool = False,
+    runs_root: str | Path = "runs",
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> LanguageRun:
+    """Train the language model of ``config`` in ``run_dir`` (a new ``runs/<name>`` by default).
+
+    With ``resume``, the run directory must exist; training continues from its
+    newest checkpoint (and ``config`` must keep the run's model and optimizer
+    settings; ``iterations`` and the logging intervals may change).
+    """
+    from chargan.corpora import load_corpus
+
+    config.validate()
+    run = RunDirectory(run_dir if run_dir is not None else Path(runs_root) / default_run_name(_run_prefix(config)))
+    if resume and not run.exists():
+        raise UserError(f"cannot resume: {run.root} is not a chargan run", hint="start it without --resume first")
+    if not resume and run.exists():
+        raise UserError(f"run directory {run.root} already holds a run",
+                        hint="add --resume to continue it, or choose another --run")
+
+    corpus = load_corpus(config.data.corpus, data_dir=config.data.data_dir, seq_len=config.model.seq_len,
+                         max_lines=config.data.max_lines, max_vocab=config.data.max_vocab, progress=progress)
+    vocab = corpus.vocab
+    if resume:
+        saved_vocab = Vocabulary.load(run.root / VOCAB_FILE)
+        if saved_vocab != vocab:
+            raise UserError(f"the corpus now gives a different vocabulary than run {run.root} was trained with",
+                            hint="resume with the run's original corpus settings")
+    device = resolve_device(config.train.device)
+    echo(f"corpus: {corpus.description}")
+    echo(f"{len(corpus.ids):,} lines, vocabulary of {len(vocab)} symbols; device {device}; run {run.root}")
+
+    torch.manual_seed(config.train.seed)
+    generator, critic = build_models(config.model, len(vocab))
+    sampler = RowSampler(corpus.ids, device, seed=config.train.seed, transform=partial(one_hot, vocab_size=len(vocab)))
+    reference = reference_stats(corpus.ids, len(vocab), config.eval)
+    evaluator = TextEvaluator(reference, vocab, config.eval, run)
+    trainer = Trainer(generator, critic, sampler, config.train, run=run, evaluate=evaluator,
+                      guard=_guard(config), progress=progress, echo=_tqdm_echo() if progress else echo)
+    if resume:
+        trainer.resume()
+        # Record the settings a resume may change (iterations, intervals, device).
+        run.write_config({**run.read_config(), "train": config.to_dict()["train"]})
+        echo(f"resumed at iteration {trainer.iteration} of {config.train.iterations}")
+    else:
+        corpus_info = {"description": corpus.description, "source": corpus.source, "lines": len(corpus.ids)}
+        run.write_config({**config.to_dict(), "corpus": corpus_info})
+        vocab.save(run.root / VOCAB_FILE)
+        run.log({"iteration": 0, **{f"floor_{k}": v for k, v in reference.floor.items()}})
+    echo("floor (held-out real lines vs the rest): " + _fmt(reference.floor))
+    result = trainer.fit()
+    return LanguageRun(run, config, result, reference.floor)
+
+
+def _tqdm_echo() -> Callable[[str], None]:
+    from tqdm.auto import tqdm
+
+    return tqdm.write
+
+
+def _guard(config: LanguageGANConfig) -> dict[str, Any]:
+    data = config.to_dict()["data"]
+    data.pop("data_dir")  # where the corpus lives may change; what it is may not
+    return {**config.guard(), "data": data}
+
+
+def _run_prefix(config: LanguageGANConfig) -> str:
+    corpus = Path(config.data.corpus).stem if config.data.corpus not in ("demo", "billion_word") else config.data.corpus
+    return f"{corpus}-{config.preset}"
+
+
+def _fmt(metrics: dict[str, float]) -> str:
+    return "  ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+
+
+def load_run_config(run_dir: str | Path) -> LanguageGANConfig:
+    """The resolved config a run was trained with."""
+    saved = RunDirectory(run_dir).read_config()
+    saved = {k: v for k, v in saved.items() if k in ("preset", "model", "data", "train", "eval")}
+    return LanguageGANConfig.from_dict(saved)
+
+
+def load_generator(run_dir: str | Path, device: str = "auto") -> tuple[ConvGenerator, Vocabulary, LanguageGANConfig, int]:
+    """The newest checkpointed generator of a run, its vocabulary, config and iteration."""
+    run = RunDirectory(run_dir)
+    config = load_run_config(run_dir)
+    try:
+        vocab = Vocabulary.load(run.root / VOCAB_FILE)
+    except VocabularyError as exc:
+        raise UserError(f"run {run.root} has no usable vocabulary: {exc.message}") from None
+    if latest_checkpoint(run.checkpoints_dir) is None:
+        raise UserError(f"run {run.root} has no checkpoint yet", hint="train it first (checkpoints are written every --checkpoint-every iterations)")
+    ckpt = load_checkpoint(run.checkpoints_dir)
+    generator, _ = build_models(config.model, len(vocab))
+    try:
+        generator.load_state_dict(ckpt.weights["generator"])
+    except (KeyError, RuntimeError) as exc:
+        raise UserError(f"checkpoint {ckpt.path} does not match the run's config: {str(exc).splitlines()[0]}") from None
+    return generator.to(resolve_device(device)), vocab, config, ckpt.iteration
+
+
+def sample_text(run_dir: str | Path, n: int = 20, seed: int | None = None, device: str = "auto") -> list[str]:
+    """``n`` argmax-decoded samples from the run's newest generator (padding stripped)."""
+    if n < 1:
+        raise UserError(f"the number of samples must be positive, got {n}")
+    generator, vocab, _, _ = load_generator(run_dir, device)
+    return vocab.decode_batch(generate_ids(generator, n, seed=seed))
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    reference: str | Path | None = None,
+    n: int = 640,
+    seed: int | None = None,
+    device: str = "auto",
+    progress: bool = False,
+) -> dict[str, Any]:
+    """JS-1..4 of ``n`` samples against the run's corpus (or a reference text file),
+    the fraction of generated words found in the reference's words, and the
+    fraction of samples that copy a training line verbatim."""
+    from chargan.corpora import load_corpus
+
+    if n < 1:
+        raise UserError(f"the number of samples must be positive, got {n}")
+    generator, vocab, config, iteration = load_generator(run_dir, device)
+    corpus = load_corpus(config.data.corpus, data_dir=config.data.data_dir, seq_len=config.model.seq_len,
+                         max_lines=config.data.max_lines, max_vocab=config.data.max_vocab, progress=progress)
+    ids = generate_ids(generator, n, seed=config.eval.seed if seed is None else seed)
+    samples = vocab.decode_batch(ids)
+    if reference is None:
+        ref_ids, ref_lines, ref_name = corpus.ids, corpus.lines(), corpus.description
+    else:
+        lines = read_reference_lines(reference)
+        ref_ids, ref_lines, ref_name = vocab.encode_batch(lines, config.model.seq_len), lines, str(reference)
+    metrics = ngram_js(ids, ngram_stats(ref_ids, len(vocab), config.eval.orders), len(vocab))
+    return {
+        "run": str(run_dir),
+        "iteration": iteration,
+        "samples": n,
+        "reference": ref_name,
+        **metrics,
+        "word_hit_rate": word_hit_rate(samples, word_set(ref_lines)),
+        "copy_rate": copy_rate(ids, corpus.ids),
+    }

@@ -1,0 +1,162 @@
+"""``chargan``: a thin command line over the library.
+
+Each command parses its flags, calls one library function and prints the
+result. A `UserError` from the library becomes one ``Error:`` line (plus a
+hint) and exit code 1; usage mistakes exit with code 2; an interrupted
+training run exits with 130 after saving its checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chargan.errors import UserError
+
+POSITIVE = click.IntRange(min=1)
+
+
+class _Group(click.Group):
+    """Turns library `UserError`s into clean one-line errors."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="chargan")
+def cli() -> None:
+    """WGAN-GP for discrete sequences: the character-level GAN language model
+    of Gulrajani et al. (2017), trained, sampled and evaluated."""
+
+
+def _resolve_run(run: str | None, runs_root: str) -> Path:
+    from chargan.core.run import latest_run
+
+    return Path(run) if run else latest_run(runs_root)
+
+
+run_option = click.option("--run", "run", type=click.Path(file_okay=False), default=None,
+                          help="Run directory (default: the latest under --runs-root).")
+runs_root_option = click.option("--runs-root", default="runs", show_default=True, type=click.Path(file_okay=False),
+                                help="Where new runs are created and the latest is looked up.")
+device_option = click.option("--device", default=None, help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N.")
+
+
+@cli.command()
+@click.option("--preset", default=None, help="Named settings: cpu (default; minutes on a laptop CPU), paper, paper-alg1. See `chargan configs`.")
+@click.option("--corpus", default=None, help="demo (offline, default), billion_word, or a text file / folder of .txt files.")
+@click.option("--data-dir", default=None, type=click.Path(), help="Where Billion Word is unpacked (or its parent). Also $CHARGAN_DATA_DIR.")
+@click.option("--max-lines", type=POSITIVE, default=None, help="Use at most this many corpus lines.")
+@click.option("--max-vocab", type=click.IntRange(min=3), default=None, help="Most frequent characters kept (padding and unknown included).")
+@click.option("--iterations", type=POSITIVE, default=None, help="Generator iterations to train for (in total, counting a resumed run's).")
+@click.option("--dim", type=POSITIVE, default=None, help="Channels of every conv layer (paper: 512).")
+@click.option("--seq-len", type=POSITIVE, default=None, help="Characters per sequence (paper: 32).")
+@click.option("--batch-size", type=POSITIVE, default=None, help="Examples per batch (paper: 64).")
+@click.option("--critic-iters", type=POSITIVE, default=None, help="Critic steps per generator step (paper: 10).")
+@click.option("--lambda-gp", type=click.FloatRange(min=0), default=None, help="Gradient penalty weight (paper: 10).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Adam learning rate (paper: 1e-4).")
+@click.option("--beta1", type=click.FloatRange(0, 1, max_open=True), default=None, help="Adam beta1 (paper script: 0.5).")
+@click.option("--beta2", type=click.FloatRange(0, 1, max_open=True), default=None, help="Adam beta2 (paper: 0.9).")
+@click.option("--critic-norm", type=click.Choice(["none", "layer"]), default=None, help="Normalization in the critic's blocks.")
+@click.option("--seed", type=int, default=None, help="Seed for weights, noise and batches.")
+@device_option
+@click.option("--log-every", type=POSITIVE, default=None, help="Iterations between metrics.jsonl records.")
+@click.option("--eval-every", type=POSITIVE, default=None, help="Iterations between JS evaluations (and sample files).")
+@click.option("--checkpoint-every", type=POSITIVE, default=None, help="Iterations between checkpoints.")
+@click.option("--eval-samples", type=POSITIVE, default=None, help="Samples per evaluation (default 640).")
+@run_option
+@runs_root_option
+@click.option("--resume", is_flag=True, help="Continue the run in --run (or the latest) from its newest checkpoint.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def train(preset: str | None, run: str | None, runs_root: str, resume: bool, progress: bool,
+          beta1: float | None, beta2: float | None, **flags: Any) -> None:
+    """Train the character-level WGAN-GP language model."""
+    from chargan.text.config import DEFAULT_PRESET, get_preset, with_overrides
+    from chargan.text.pipeline import load_run_config, train_language_model
+
+    if resume:
+        run_dir = _resolve_run(run, runs_root)
+        if preset is not None:
+            raise click.UsageError("--preset cannot change a resumed run; drop it (the run's own settings are used)")
+        base = load_run_config(run_dir)
+    else:
+        run_dir = Path(run) if run else None
+        base = get_preset(preset or DEFAULT_PRESET)
+    if beta1 is not None or beta2 is not None:
+        flags["betas"] = (base.train.betas[0] if beta1 is None else beta1, base.train.betas[1] if beta2 is None else beta2)
+    config = with_overrides(base, **flags).validate()
+    outcome = train_language_model(config, run_dir, resume=resume, runs_root=runs_root, progress=progress, echo=click.echo)
+    final = outcome.result.metrics
+    js = "  ".join(f"{k}={final[k]:.4f}" for k in sorted(final) if k.startswith("js"))
+    click.echo(f"iteration {outcome.result.iteration}: {js}")
+    click.echo(f"run saved in {outcome.run.root}; try: chargan sample -n 20 --run {outcome.run.root}")
+    if outcome.result.interrupted:
+        click.echo(f"resume with: chargan train --resume --run {outcome.run.root}", err=True)
+        sys.exit(130)
+
+
+@cli.command()
+@click.option("-n", "--num", "n", type=POSITIVE, default=20, show_default=True, help="Number of samples.")
+@run_option
+@runs_root_option
+@click.option("--seed", type=int, default=None, help="Noise seed (default: fresh randomness).")
+@device_option
+def sample(n: int, run: str | None, runs_root: str, seed: int | None, device: str | None) -> None:
+    """Print decoded samples from a run's newest generator, one per line."""
+    from chargan.text.pipeline import sample_text
+
+    for line in sample_text(_resolve_run(run, runs_root), n, seed=seed, device=device or "auto"):
+        click.echo(line)
+
+
+@cli.command(name="eval")
+@run_option
+@runs_root_option
+@click.option("--reference", type=click.Path(dir_okay=False), default=None,
+              help="Reference text file (default: the run's own corpus).")
+@click.option("-n", "--num", "n", type=POSITIVE, default=640, show_default=True, help="Number of generated samples.")
+@click.option("--seed", type=int, default=None, help="Noise seed (default: the run's evaluation seed).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@device_option
+def evaluate(run: str | None, runs_root: str, reference: str | None, n: int, seed: int | None,
+             as_json: bool, device: str | None) -> None:
+    """Score a run: n-gram JS-1..4, word hit rate, verbatim copy rate."""
+    from chargan.text.pipeline import evaluate_run
+
+    result = evaluate_run(_resolve_run(run, runs_root), reference, n=n, seed=seed, device=device or "auto")
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    width = max(map(len, result))
+    for key, value in result.items():
+        click.echo(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+
+
+@cli.command()
+def configs() -> None:
+    """List the named presets and their main settings."""
+    from chargan.text.config import DEFAULT_PRESET, PRESETS
+
+    for name, config in PRESETS.items():
+        t, m = config.train, config.model
+        mark = " (default)" if name == DEFAULT_PRESET else ""
+        click.echo(f"{name}{mark}: dim={m.dim} seq_len={m.seq_len} batch={t.batch_size} critic_iters={t.critic_iters} "
+                   f"lambda_gp={t.lambda_gp} lr={t.lr} betas={t.betas} iterations={t.iterations}")
+    click.echo("\nany field can be overridden by its flag, e.g. `chargan train --preset paper --dim 256`;"
+               " the full resolved config of a run is in its config.json")
+
+
+def main() -> None:
+    cli(prog_name="chargan")
+
+
+if __name__ == "__main__":
+    main()

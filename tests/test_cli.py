@@ -1,0 +1,128 @@
+"""The command line end to end: train, sample, resume, eval, and clean errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chargan.cli.main import cli
+
+TINY = ["--dim", "8", "--seq-len", "16", "--batch-size", "8", "--critic-iters", "1", "--eval-every", "2",
+        "--checkpoint-every", "2", "--log-every", "1", "--eval-samples", "32", "--no-progress"]
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def trained_run(tmp_path: Path) -> Path:
+    run = tmp_path / "runs" / "tiny"
+    code, out = invoke("train", "--iterations", "3", "--run", str(run), *TINY)
+    assert code == 0, out
+    return run
+
+
+def test_train_writes_a_complete_run_directory(trained_run: Path) -> None:
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["model"]["dim"] == 8 and config["train"]["iterations"] == 3
+    assert (trained_run / "vocab.json").is_file()
+    records = [json.loads(line) for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    assert {"floor_js1", "floor_js4"} <= set(records[0])
+    assert {"js1", "js2", "js3", "js4"} <= set(records[-1]) and records[-1]["iteration"] == 3
+    assert sorted(p.name for p in (trained_run / "samples").iterdir()) == [
+        "samples_00000000.txt", "samples_00000002.txt", "samples_00000003.txt"]
+    assert (trained_run / "plots" / "metrics.png").is_file()
+    assert (trained_run / "checkpoints" / "step_00000003" / "weights.safetensors").is_file()
+
+
+def test_sample_prints_exactly_n_lines(trained_run: Path) -> None:
+    code, out = invoke("sample", "-n", "20", "--run", str(trained_run), "--seed", "1")
+    assert code == 0
+    lines = out.split("\n")
+    assert len(lines) == 21 and lines[-1] == ""  # 20 lines, each newline-terminated
+    assert all(len(line) <= 16 for line in lines)
+
+
+def test_sample_defaults_to_the_latest_run(trained_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(trained_run.parent.parent)
+    code, out = invoke("sample", "-n", "3", "--seed", "1")
+    assert code == 0 and len(out.splitlines()) == 3
+
+
+def test_resume_continues_the_iteration_count(trained_run: Path) -> None:
+    code, out = invoke("train", "--resume", "--run", str(trained_run), "--iterations", "5", "--no-progress")
+    assert code == 0, out
+    assert "resumed at iteration 3 of 5" in out
+    iterations = [json.loads(line)["iteration"] for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    assert iterations[-1] == 5 and iterations == sorted(iterations)
+    assert json.loads((trained_run / "config.json").read_text())["train"]["iterations"] == 5
+
+
+def test_resume_with_a_changed_model_is_refused(trained_run: Path) -> None:
+    code, out = invoke("train", "--resume", "--run", str(trained_run), "--iterations", "5", "--dim", "16")
+    assert code == 1
+    assert "model.dim was 8, now 16" in out
+
+
+def test_eval_reports_js_and_word_metrics_as_json(trained_run: Path, tmp_path: Path) -> None:
+    code, out = invoke("eval", "--run", str(trained_run), "-n", "64", "--json")
+    assert code == 0, out
+    result = json.loads(out)
+    assert {"js1", "js2", "js3", "js4", "word_hit_rate", "copy_rate"} <= set(result)
+    assert all(0.0 <= result[k] <= 1.0 for k in ("js1", "js2", "js3", "js4", "copy_rate"))
+    reference = tmp_path / "ref.txt"
+    reference.write_text("the quick brown fox\njumps over the lazy dog\n")
+    code, out = invoke("eval", "--run", str(trained_run), "--reference", str(reference))
+    assert code == 0 and "js4" in out and str(reference) in out
+
+
+def test_configs_lists_presets() -> None:
+    code, out = invoke("configs")
+    assert code == 0
+    assert "paper:" in out and "dim=512" in out and "cpu (default)" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--iterations", "-1"], "-1 is not in the range"),
+        (["train", "--seq-len", "0"], "0 is not in the range"),
+        (["train", "--corpus", "/nonexistent/corpus.txt"], "not found"),
+        (["train", "--preset", "huge"], "unknown preset"),
+        (["sample", "--run", "/nonexistent/run"], "not a chargan run"),
+        (["train", "--corpus", "billion_word", "--data-dir", "/nonexistent/bw"], "/nonexistent/bw"),
+    ],
+)
+def test_bad_input_gives_one_clean_error(args: list[str], message: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, [*args, "--runs-root", str(tmp_path / "runs")] if args[0] == "train" else args)
+    assert result.exit_code in (1, 2), result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "runs").exists()  # nothing half-written
+
+
+def test_empty_and_non_utf8_corpus_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    binary = tmp_path / "latin1.txt"
+    binary.write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    for path, message in ((empty, "empty"), (binary, "UTF-8")):
+        code, out = invoke("train", "--corpus", str(path), "--runs-root", str(tmp_path / "runs"))
+        assert code == 1 and message in out, out
+    assert not (tmp_path / "runs").exists()
+
+
+def test_installed_command_exits_nonzero_without_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "CHARGAN_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-m", "chargan.cli", "train", "--lr", "-3"], capture_output=True,
+                          text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "--lr" in proc.stderr

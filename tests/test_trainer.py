@@ -1,0 +1,116 @@
+"""The generic loop: logging, checkpoints, exact resume, stop signals, config guard."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from chargan import ConvCritic, ConvGenerator, RowSampler, RunDirectory, Trainer, TrainConfig, UserError
+from chargan.core.checkpoint import latest_checkpoint
+
+VOCAB, LENGTH = 5, 8
+
+
+def make_trainer(run: RunDirectory | None, config: TrainConfig, evaluate=None, guard=None) -> Trainer:
+    torch.manual_seed(0)
+    generator = ConvGenerator(VOCAB, LENGTH, dim=8, latent_dim=4, n_blocks=1, kernel_size=3)
+    critic = ConvCritic(VOCAB, LENGTH, dim=8, n_blocks=1, kernel_size=3)
+    rows = np.random.default_rng(0).integers(0, VOCAB, size=(200, LENGTH))
+    data = RowSampler(rows, seed=config.seed, transform=lambda ids: F.one_hot(ids, VOCAB).float())
+    return Trainer(generator, critic, data, config, run=run, evaluate=evaluate, guard=guard, progress=False)
+
+
+def base_config(**changes) -> TrainConfig:
+    values = dict(iterations=6, batch_size=8, critic_iters=2, device="cpu", log_every=2, eval_every=3, checkpoint_every=2)
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def parameters(trainer: Trainer) -> list[torch.Tensor]:
+    return [p.detach().clone() for m in (trainer.generator, trainer.critic) for p in m.parameters()]
+
+
+def test_metrics_records_and_checkpoints(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path / "run")
+    calls = []
+    trainer = make_trainer(run, base_config(), evaluate=lambda g, it: calls.append(it) or {"score": float(it)})
+    result = trainer.fit()
+    assert result.iteration == 6 and not result.interrupted
+    assert calls == [0, 3, 6]  # untrained, every eval_every, the end
+    records = run.read_metrics()
+    assert [r["iteration"] for r in records] == [0, 2, 3, 4, 6]
+    trained = [r for r in records if "critic_loss" in r]
+    for r in trained:
+        assert {"wasserstein", "gradient_penalty", "generator_loss", "seconds", "grad_norm"} <= set(r)
+        # critic loss = -(W distance estimate) + penalty term
+        assert r["critic_loss"] == pytest.approx(r["gradient_penalty"] - r["wasserstein"], abs=1e-5)
+    assert [r["score"] for r in records if "score" in r] == [0.0, 3.0, 6.0]
+    assert (run.plots_dir / "metrics.png").stat().st_size > 1000
+    assert latest_checkpoint(run.checkpoints_dir).name == "step_00000006"
+    assert len(list(run.checkpoints_dir.glob("step_*"))) == 2  # keep_checkpoints
+
+
+def test_resume_continues_bit_for_bit(tmp_path: Path) -> None:
+    straight = make_trainer(None, base_config())
+    straight.fit()
+
+    run = RunDirectory(tmp_path / "run")
+    first = make_trainer(run, base_config(iterations=4))
+    first.fit()
+    second = make_trainer(run, base_config())
+    assert second.resume() and second.iteration == 4
+    second.fit()
+    for a, b in zip(parameters(straight), parameters(second)):
+        assert torch.equal(a, b)
+    assert [r["iteration"] for r in run.read_metrics()] == [2, 4, 6]
+
+
+def test_resume_refuses_changed_settings(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path / "run")
+    make_trainer(run, base_config(iterations=2), guard={"lr": 1e-4}).fit()
+    other = make_trainer(run, base_config(), guard={"lr": 3e-4})
+    with pytest.raises(UserError, match=r"lr was 0.0001, now 0.0003"):
+        other.resume()
+
+
+def test_sigterm_stops_at_an_iteration_boundary_and_saves(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path / "run")
+
+    def evaluate(generator, iteration):
+        if iteration == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return {}
+
+    trainer = make_trainer(run, base_config(iterations=100, checkpoint_every=50), evaluate=evaluate)
+    previous = signal.getsignal(signal.SIGTERM)
+    result = trainer.fit()
+    assert result.interrupted and result.iteration == 3
+    assert signal.getsignal(signal.SIGTERM) is previous  # handler restored
+    ckpt = latest_checkpoint(run.checkpoints_dir)
+    assert json.loads((ckpt / "meta.json").read_text())["iteration"] == 3
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [({"iterations": 0}, "iterations"), ({"batch_size": -1}, "batch-size"), ({"lr": 0.0}, "lr"),
+     ({"lambda_gp": -1.0}, "lambda-gp"), ({"betas": (0.5, 1.0)}, "betas"), ({"objective": "nope"}, "objective")],
+)
+def test_impossible_settings_are_refused(change: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        base_config(**change).validate()
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path / "run")
+    make_trainer(run, base_config(iterations=2)).fit()
+    weights = latest_checkpoint(run.checkpoints_dir) / "weights.safetensors"
+    weights.write_bytes(b"not a safetensors file")
+    with pytest.raises(UserError, match="corrupt"):
+        make_trainer(run, base_config()).resume()
