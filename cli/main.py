@@ -28,6 +28,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,13 +68,19 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Adam learning rate (paper: 1e-4).")
 @click.option("--beta1", type=click.FloatRange(0, 1, max_open=True), default=None, help="Adam beta1 (paper script: 0.5).")
 @click.option("--beta2", type=click.FloatRange(0, 1, max_open=True), default=None, help="Adam beta2 (paper: 0.9).")
+@click.option("--n-blocks", type=POSITIVE, default=None, help="Residual blocks in generator and critic (paper: 5).")
+@click.option("--latent-dim", type=POSITIVE, default=None, help="Noise dimensions (paper: 128).")
+@click.option("--kernel-size", type=POSITIVE, default=None, help="Odd conv kernel width in the blocks (paper: 5).")
 @click.option("--critic-norm", type=click.Choice(["none", "layer"]), default=None, help="Normalization in the critic's blocks.")
+@click.option("--objective", type=click.Choice(["wgan-gp", "wgan-lp"]), default=None,
+              help="wgan-gp (two-sided penalty, the paper) or wgan-lp (one-sided).")
 @click.option("--seed", type=int, default=None, help="Seed for weights, noise and batches.")
 @device_option
 @click.option("--log-every", type=POSITIVE, default=None, help="Iterations between metrics.jsonl records.")
 @click.option("--eval-every", type=POSITIVE, default=None, help="Iterations between JS evaluations (and sample files).")
 @click.option("--checkpoint-every", type=POSITIVE, default=None, help="Iterations between checkpoints.")
 @click.option("--eval-samples", type=POSITIVE, default=None, help="Samples per evaluation (default 640).")
+@click.option("--eval-seed", type=int, default=None, help="Seed of the fixed evaluation noise.")
 @run_option
 @runs_root_option
 @click.option("--resume", is_flag=True, help="Continue the run in --run (or the latest) from its newest checkpoint.")
@@ -131,9 +140,10 @@ def evaluate(run: str | None, runs_root: str, reference: str | None, n: int, see
     """Score a run: n-gram JS-1..4, word hit rate, verbatim copy rate."""
     from chargan.text.pipeline import evaluate_run
 
-    result = evaluate_run(_resolve_run(run, runs_root), reference, n=n, seed=seed, device=device or "auto")
+    result = evaluate_run(_resolve_run(run, runs_root), reference, n=n, seed=seed, device=device or "auto", progress=True)
     if as_json:
-        click.echo(json.dumps(result))
+        # NaN (no words generated) is not JSON: print null.
+        click.echo(json.dumps({k: None if isinstance(v, float) and v != v else v for k, v in result.items()}))
         return
     width = max(map(len, result))
     for key, value in result.items():
@@ -150,8 +160,8 @@ def configs() -> None:
         mark = " (default)" if name == DEFAULT_PRESET else ""
         click.echo(f"{name}{mark}: dim={m.dim} seq_len={m.seq_len} batch={t.batch_size} critic_iters={t.critic_iters} "
                    f"lambda_gp={t.lambda_gp} lr={t.lr} betas={t.betas} iterations={t.iterations}")
-    click.echo("\nany field can be overridden by its flag, e.g. `chargan train --preset paper --dim 256`;"
-               " the full resolved config of a run is in its config.json")
+    click.echo("\noverride a preset's settings with `chargan train` flags (see --help), e.g."
+               " `chargan train --preset paper --dim 256`; a run's resolved config is in its config.json")
 
 
 def main() -> None:

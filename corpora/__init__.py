@@ -16,8 +16,9 @@ from chargan.corpora.billion_word import heldout_shards, locate_billion_word, tr
 from chargan.corpora.builtin import demo_sentences
 from chargan.corpora.cache import EncodedCorpus
 from chargan.corpora.errors import CorpusError, CorpusFormatError, CorpusNotFoundError
-from chargan.corpora.load import BUILTIN_SPECS, corpus_settings, load_corpus, resolve_source
+from chargan.corpora.load import BUILTIN_SPECS, canonical_spec, corpus_settings, load_corpus, resolve_source
 from chargan.corpora.locations import cache_root, corpora_cache_dir, user_data_dir
+from chargan.corpora.text_files import read_text_lines
 
 __all__ = [
     "BUILTIN_SPECS",
@@ -26,11 +27,13 @@ __all__ = [
     "CorpusNotFoundError",
     "EncodedCorpus",
     "cache_root",
+    "canonical_spec",
     "corpora_cache_dir",
     "corpus_settings",
     "demo_sentences",
     "heldout_shards",
     "load_corpus",
+    "read_text_lines",
     "locate_billion_word",
     "resolve_source",
     "training_shards",

@@ -285,7 +285,7 @@ def _bar(enabled: bool, desc: str, total: int | None = None):
 def _write_error(where: Path, exc: OSError) -> CorpusError:
     return CorpusError(
         f"cannot write the corpus cache in {where}: {exc.strerror or exc}",
-        hint=f"point --cache-dir or ${CACHE_ENV} at a writable folder with enough free space",
+        hint=f"point ${CACHE_ENV} at a writable folder with enough free space",
     )
 
 
@@ -376,7 +376,7 @@ def _encode_into(
         raise CorpusError(
             f"not enough disk space for the corpus cache in {tmp.parent}: "
             f"{ids_bytes / 1e6:,.0f} MB needed, {free / 1e6:,.0f} MB free",
-            hint=f"point --cache-dir or ${CACHE_ENV} at a folder with more space, or use --max-lines",
+            hint=f"point ${CACHE_ENV} at a folder with more space, or use --max-lines",
         )
     # open_memmap writes the .npy header and sizes the file; the rows are then
     # written with plain file writes, so dirty pages of a growing mapping

@@ -21,6 +21,15 @@ _ALIASES = {"billion-word": "billion_word", "billionword": "billion_word", "1b":
 MAX_VOCAB_LIMIT = 1 << 16
 
 
+def canonical_spec(spec: str) -> str:
+    """A built-in corpus's canonical name, or a local path made absolute.
+
+    What a run records, so that it can be resumed or evaluated from any folder.
+    """
+    name = _ALIASES.get(spec, spec)
+    return name if name in BUILTIN_SPECS else str(Path(spec).expanduser().resolve())
+
+
 def resolve_source(
     spec: str | os.PathLike[str] = "demo",
     *,

@@ -2,7 +2,7 @@
 
 The *cache root* is, first match wins:
 
-1. the ``cache_dir`` argument (``--cache-dir`` on the command line),
+1. the ``cache_dir`` argument of `load_corpus`,
 2. ``$CHARGAN_CACHE_DIR``,
 3. ``$XDG_CACHE_HOME/chargan`` (when that variable holds an absolute path),
 4. ``~/.cache/chargan``.

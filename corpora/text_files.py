@@ -93,3 +93,16 @@ def text_source(spec: str | os.PathLike[str]) -> TextFileSource | TextFolderSour
             hint = "sub-folders are not searched; put the text in *.txt files there, or pass a file's path directly"
         raise CorpusNotFoundError(f"corpus folder {path} holds no *.txt files", hint=hint)
     return TextFolderSource(path, files)
+
+
+def read_text_lines(spec: str | os.PathLike[str]) -> list[str]:
+    """The text lines of a local file or folder, with a corpus's checks and errors.
+
+    For small reference sets (``chargan eval --reference``): the lines are
+    returned in memory, blank lines dropped, not cut to any length.
+    """
+    source = text_source(spec)
+    lines = [line for _, batch in source.batches() for line in batch]
+    if not lines:
+        raise source.empty_error()
+    return lines

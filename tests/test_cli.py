@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -102,7 +104,8 @@ def test_configs_lists_presets() -> None:
     ],
 )
 def test_bad_input_gives_one_clean_error(args: list[str], message: str, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, [*args, "--runs-root", str(tmp_path / "runs")] if args[0] == "train" else args)
+    full = [*args, "--runs-root", str(tmp_path / "runs")] if args[0] == "train" else args
+    result = CliRunner().invoke(cli, full, catch_exceptions=False)  # an uncaught exception fails the test
     assert result.exit_code in (1, 2), result.output
     assert message in result.output
     assert "Traceback" not in result.output
@@ -120,9 +123,95 @@ def test_empty_and_non_utf8_corpus_files(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
+def test_seed_flag_sets_the_training_seed(tmp_path: Path) -> None:
+    run = tmp_path / "seeded"
+    code, out = invoke("train", "--iterations", "1", "--seed", "7", "--eval-seed", "9", "--run", str(run), *TINY)
+    assert code == 0, out
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["seed"] == 7 and config["eval"]["seed"] == 9
+
+
+def test_sample_before_any_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    code, out = invoke("train", "--iterations", "1", "--run", str(run), *TINY)
+    assert code == 0
+    for step in (run / "checkpoints").glob("step_*"):
+        for f in step.iterdir():
+            f.unlink()
+        step.rmdir()
+    (run / "checkpoints" / "latest").unlink()
+    code, out = invoke("sample", "--run", str(run))
+    assert code == 1 and "no checkpoint yet" in out
+
+
+@pytest.mark.parametrize("broken, content, message", [
+    ("config.json", "{not json", "corrupt"),
+    ("config.json", "[1, 2]", "not a chargan configuration"),
+    ("config.json", '{"model": {"dim": "wide"}}', "dim must be a positive integer"),
+    ("vocab.json", '{"format": "chargan.vocab/1"}', "needs 'chars'"),
+    ("checkpoints/step_00000003/state.pt", "", "unreadable or corrupt"),
+    ("checkpoints/step_00000003/meta.json", "{}", "unreadable or corrupt"),
+])
+def test_corrupt_run_files_give_one_clean_error(trained_run: Path, broken: str, content: str, message: str) -> None:
+    (trained_run / broken).write_text(content)
+    result = CliRunner().invoke(cli, ["sample", "--run", str(trained_run)], catch_exceptions=False)
+    assert result.exit_code == 1 and message in result.output, result.output
+
+
+def test_resume_of_a_run_that_died_before_its_first_checkpoint_starts_clean(trained_run: Path) -> None:
+    for step in (trained_run / "checkpoints").glob("step_*"):
+        for f in step.iterdir():
+            f.unlink()
+        step.rmdir()
+    code, out = invoke("train", "--resume", "--run", str(trained_run), "--iterations", "2", "--no-progress")
+    assert code == 0, out
+    iterations = [json.loads(line)["iteration"] for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    assert iterations == sorted(iterations) and iterations[-1] == 2
+
+
+def test_resume_of_a_finished_run_says_so(trained_run: Path) -> None:
+    code, out = invoke("train", "--resume", "--run", str(trained_run), "--no-progress")
+    assert code == 1 and "already at iteration 3 of 3" in out
+
+
+def test_run_folder_must_be_new_or_a_run(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("keep me")
+    code, out = invoke("train", "--run", str(tmp_path), *TINY)
+    assert code == 1 and "not an empty folder" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, "-m", "chargan.cli", "train", "--iterations", "100000", "--run", str(run), *TINY]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait until training is under way
+            metrics = run / "metrics.jsonl"
+            if metrics.exists() and '"critic_loss"' in metrics.read_text():
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out
+    assert "SIGTERM: stopped at iteration" in out and "Traceback" not in out
+    stopped = json.loads((run / "checkpoints" / (run / "checkpoints" / "latest").read_text().strip() / "meta.json").read_text())
+    assert stopped["iteration"] >= 1
+
+
 def test_installed_command_exits_nonzero_without_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "CHARGAN_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.run([sys.executable, "-m", "chargan.cli", "train", "--lr", "-3"], capture_output=True,
                           text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "--lr" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "chargan.cli", "train", "--corpus", "missing.txt"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("Error: corpus") and "missing.txt' not found" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "runs").exists()

@@ -114,3 +114,10 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     weights.write_bytes(b"not a safetensors file")
     with pytest.raises(UserError, match="corrupt"):
         make_trainer(run, base_config()).resume()
+
+
+def test_the_default_guard_allows_longer_training_but_not_other_batches() -> None:
+    base = base_config()
+    assert base.guard() == base_config(iterations=99, eval_every=7, device="cpu").guard()
+    assert base.guard() != base_config(batch_size=16).guard()
+    assert base.guard() != base_config(lr=1e-3).guard()

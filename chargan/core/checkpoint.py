@@ -77,8 +77,13 @@ def save_checkpoint(
         atomic_write_json(tmp / META, {"iteration": iteration, **(meta or {})})
         final = directory / name
         if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
+            # Move the old copy aside before the rename, so one complete copy exists at every moment.
+            stale = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=directory))
+            final.rename(stale / name)
+            tmp.rename(final)
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -115,12 +120,14 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         path = found
     try:
         meta = json.loads((path / META).read_text(encoding="utf-8"))
+        iteration = int(meta["iteration"])
         flat = load_file(str(path / WEIGHTS), device=str(map_location))
         state = torch.load(path / STATE, map_location=map_location, weights_only=True)
-    except (OSError, json.JSONDecodeError, SafetensorError, pickle.UnpicklingError, RuntimeError) as exc:
-        raise UserError(f"checkpoint {path} is unreadable or corrupt: {exc}", hint="delete it to fall back to an older one") from None
+    except (OSError, EOFError, KeyError, TypeError, ValueError, SafetensorError, pickle.UnpicklingError, RuntimeError) as exc:
+        raise UserError(f"checkpoint {path} is unreadable or corrupt: {type(exc).__name__}: {exc}",
+                        hint="delete that folder to fall back to an older checkpoint") from None
     weights: dict[str, dict[str, Tensor]] = {}
     for key, value in flat.items():
         module_name, _, param = key.partition(".")
         weights.setdefault(module_name, {})[param] = value
-    return Checkpoint(path, int(meta["iteration"]), weights, state, meta)
+    return Checkpoint(path, iteration, weights, state, meta)

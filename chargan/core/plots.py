@@ -31,13 +31,14 @@ def plot_metrics(
 
     A record with ``floor_<metric>`` keys draws that floor as a dashed line.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    # A bare Figure on the Agg canvas: no pyplot, so a notebook's backend is left alone.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     metric_keys = sorted({k for r in records for k in r if k.startswith(metric_prefix) and k[len(metric_prefix):].isdigit()})
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig = Figure(figsize=(12, 4.5))
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
     for key in LOSS_KEYS:
         xs, ys = _series(records, key)
         if xs:
@@ -62,4 +63,3 @@ def plot_metrics(
     right.grid(alpha=0.3)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
-    plt.close(fig)

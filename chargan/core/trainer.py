@@ -187,6 +187,7 @@ class Trainer:
             self._log({"iteration": 0, **self._run_evaluation()}, bar)
         started, since_log = time.perf_counter(), self.iteration
         record: dict[str, float] = {}
+        saved_at = -1
         with _StopSignals(self):
             while self.iteration < cfg.iterations and self._stop_signal is None:
                 pending.append(self.train_iteration())
@@ -207,13 +208,16 @@ class Trainer:
                     started, since_log = time.perf_counter(), it
                 if self.run is not None and (it % cfg.checkpoint_every == 0 or it == cfg.iterations):
                     self.save()
-        bar.close()
-        interrupted = self._stop_signal is not None
-        if interrupted:
-            self.seconds += time.perf_counter() - started
-            if self.run is not None:
-                self.save()
-                self.echo(f"{self._stop_signal}: stopped at iteration {self.iteration}, checkpoint saved in {self.run.root}")
+                    saved_at = it
+            bar.close()
+            interrupted = self._stop_signal is not None
+            if interrupted:
+                self.seconds += time.perf_counter() - started
+                # Still inside the signal guard: a second SIGTERM cannot cut this save short.
+                if self.run is not None and saved_at != self.iteration:
+                    self.save()
+                if self.run is not None:
+                    self.echo(f"{self._stop_signal}: stopped at iteration {self.iteration}, checkpoint saved in {self.run.root}")
         return TrainResult(self.iteration, interrupted, {**record, **self._last_eval})
 
     def _run_evaluation(self) -> dict[str, float]:
@@ -267,22 +271,30 @@ class Trainer:
         """
         if self.run is None or latest_checkpoint(self.run.checkpoints_dir) is None:
             return False
-        ckpt = load_checkpoint(self.run.checkpoints_dir, map_location=self.device)
+        # Optimizer state loads on the CPU: load_state_dict moves it next to the parameters.
+        ckpt = load_checkpoint(self.run.checkpoints_dir, map_location="cpu")
         saved = ckpt.meta.get("guard")
         if saved != _jsonable(self.guard):
             raise UserError(
-                f"checkpoint {ckpt.path} was trained with other settings: {_describe_difference(saved, _jsonable(self.guard))}",
+                f"checkpoint {ckpt.path} was trained with other settings: {describe_difference(saved, _jsonable(self.guard))}",
                 hint="resume without changing the model or optimizer settings, or start a new run with --run",
             )
         try:
             self.generator.load_state_dict(ckpt.weights["generator"])
             self.critic.load_state_dict(ckpt.weights["critic"])
-        except (KeyError, RuntimeError) as exc:
-            raise UserError(f"checkpoint {ckpt.path} does not fit this model: {str(exc).splitlines()[0]}") from None
-        self.generator_optimizer.load_state_dict(ckpt.state["generator_optimizer"])
-        self.critic_optimizer.load_state_dict(ckpt.state["critic_optimizer"])
-        self.rng.set_state(ckpt.state["rng"].cpu())
-        self.data.load_state_dict(ckpt.meta["data"])
+            self.generator_optimizer.load_state_dict(ckpt.state["generator_optimizer"])
+            self.critic_optimizer.load_state_dict(ckpt.state["critic_optimizer"])
+            self.data.load_state_dict(ckpt.meta["data"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise UserError(f"checkpoint {ckpt.path} does not fit this model or is incomplete: "
+                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        try:
+            self.rng.set_state(ckpt.state["rng"])
+        except (KeyError, RuntimeError):
+            # A CPU generator state does not fit a CUDA generator (or vice versa): the run
+            # continues on a new device, with a fresh but deterministic noise stream.
+            self.rng.manual_seed(self.config.seed + ckpt.iteration)
+            self.echo("note: the checkpoint's noise state is from another device type; the noise stream was reseeded")
         self.iteration = ckpt.iteration
         self.seconds = float(ckpt.meta.get("seconds", 0.0))
         self.run.truncate_metrics(self.iteration)
@@ -296,10 +308,11 @@ def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj))
 
 
-def _describe_difference(saved: Any, current: Any, prefix: str = "") -> str:
+def describe_difference(saved: Any, current: Any, prefix: str = "") -> str:
+    """``'a.b was 1, now 2; ...'`` for the leaves where two nested dicts differ."""
     if isinstance(saved, dict) and isinstance(current, dict):
         diffs = [
-            _describe_difference(saved.get(k), current.get(k), f"{prefix}{k}.")
+            describe_difference(saved.get(k), current.get(k), f"{prefix}{k}.")
             for k in sorted(set(saved) | set(current))
             if saved.get(k) != current.get(k)
         ]

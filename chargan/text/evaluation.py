@@ -9,8 +9,6 @@ lines of the same size: what a perfect generator would score.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import torch
 from torch import nn
@@ -89,24 +87,3 @@ class TextEvaluator:
         if self.run is not None:
             self.run.write_samples(iteration, self.vocab.decode_batch(ids))
         return metrics
-
-
-def read_reference_lines(path: str | Path) -> list[str]:
-    """Lines of a UTF-8 reference text file, blank lines dropped."""
-    from chargan.errors import UserError
-
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise UserError(f"reference file not found: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"reference must be a text file, got the folder {path}") from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise UserError(f"{path} is not UTF-8: bad byte at offset {exc.start} (line {line})",
-                        hint="re-encode the file as UTF-8, e.g. with iconv") from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        raise UserError(f"reference file {path} has no text lines")
-    return lines

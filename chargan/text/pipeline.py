@@ -24,7 +24,7 @@ from chargan.core.run import RunDirectory, default_run_name
 from chargan.core.trainer import Trainer, TrainResult
 from chargan.errors import UserError
 from chargan.text.config import LanguageGANConfig, ModelConfig
-from chargan.text.evaluation import TextEvaluator, generate_ids, read_reference_lines, reference_stats
+from chargan.text.evaluation import TextEvaluator, generate_ids, reference_stats
 from chargan.text.metrics import copy_rate, word_hit_rate, word_set
 from chargan.text.models import ConvCritic, ConvGenerator
 from chargan.text.ngrams import ngram_js, ngram_stats
@@ -69,27 +69,27 @@ def train_language_model(
     """Train the language model of ``config`` in ``run_dir`` (a new ``runs/<name>`` by default).
 
     With ``resume``, the run directory must exist; training continues from its
-    newest checkpoint (and ``config`` must keep the run's model and optimizer
-    settings; ``iterations`` and the logging intervals may change).
+    newest checkpoint (and ``config`` must keep the run's model, data,
+    optimizer and evaluation settings; ``iterations``, the logging intervals,
+    the device and ``data_dir`` may change).
     """
     from chargan.corpora import load_corpus
 
-    config.validate()
+    config = _absolute_paths(config.validate())
     run = RunDirectory(run_dir if run_dir is not None else Path(runs_root) / default_run_name(_run_prefix(config)))
-    if resume and not run.exists():
-        raise UserError(f"cannot resume: {run.root} is not a chargan run", hint="start it without --resume first")
-    if not resume and run.exists():
+    if resume:
+        _check_resumable(run, config)  # before any expensive work
+    elif run.exists():
         raise UserError(f"run directory {run.root} already holds a run",
                         hint="add --resume to continue it, or choose another --run")
+    elif run.root.exists() and (not run.root.is_dir() or any(run.root.iterdir())):
+        raise UserError(f"{run.root} exists and is not an empty folder", hint="choose a new --run directory")
 
     corpus = load_corpus(config.data.corpus, data_dir=config.data.data_dir, seq_len=config.model.seq_len,
                          max_lines=config.data.max_lines, max_vocab=config.data.max_vocab, progress=progress)
     vocab = corpus.vocab
     if resume:
-        saved_vocab = Vocabulary.load(run.root / VOCAB_FILE)
-        if saved_vocab != vocab:
-            raise UserError(f"the corpus now gives a different vocabulary than run {run.root} was trained with",
-                            hint="resume with the run's original corpus settings")
+        _check_same_vocabulary(run, vocab)
     device = resolve_device(config.train.device)
     echo(f"corpus: {corpus.description}")
     echo(f"{len(corpus.ids):,} lines, vocabulary of {len(vocab)} symbols; device {device}; run {run.root}")
@@ -100,32 +100,62 @@ def train_language_model(
     reference = reference_stats(corpus.ids, len(vocab), config.eval)
     evaluator = TextEvaluator(reference, vocab, config.eval, run)
     trainer = Trainer(generator, critic, sampler, config.train, run=run, evaluate=evaluator,
-                      guard=_guard(config), progress=progress, echo=_tqdm_echo() if progress else echo)
-    if resume:
-        trainer.resume()
-        # Record the settings a resume may change (iterations, intervals, device).
-        run.write_config({**run.read_config(), "train": config.to_dict()["train"]})
+                      guard=config.guard(), progress=progress, echo=_tqdm_echo() if progress else echo)
+    resumed = resume and trainer.resume()
+    if resumed:
         echo(f"resumed at iteration {trainer.iteration} of {config.train.iterations}")
     else:
-        corpus_info = {"description": corpus.description, "source": corpus.source, "lines": len(corpus.ids)}
-        run.write_config({**config.to_dict(), "corpus": corpus_info})
-        vocab.save(run.root / VOCAB_FILE)
+        # A fresh run, or a resumed one that died before its first checkpoint: start clean.
+        run.truncate_metrics(-1)
         run.log({"iteration": 0, **{f"floor_{k}": v for k, v in reference.floor.items()}})
+        vocab.save(run.root / VOCAB_FILE)
+    corpus_info = {"description": corpus.description, "source": corpus.source, "lines": len(corpus.ids)}
+    run.write_config({**config.to_dict(), "corpus": corpus_info})
     echo("floor (held-out real lines vs the rest): " + _fmt(reference.floor))
     result = trainer.fit()
     return LanguageRun(run, config, result, reference.floor)
+
+
+def _check_resumable(run: RunDirectory, config: LanguageGANConfig) -> None:
+    if not run.exists():
+        raise UserError(f"cannot resume: {run.root} is not a chargan run", hint="start it without --resume first")
+    saved = load_run_config(run.root)
+    if saved.guard() != config.guard():
+        from chargan.core.trainer import describe_difference
+
+        raise UserError(
+            f"run {run.root} was trained with other settings: {describe_difference(saved.guard(), config.guard())}",
+            hint="resume without changing the model, data, optimizer or evaluation settings, or start a new --run",
+        )
+    done = latest_checkpoint(run.checkpoints_dir)
+    if done is not None:
+        iteration = load_checkpoint(done).iteration
+        if iteration >= config.train.iterations:
+            raise UserError(f"run {run.root} is already at iteration {iteration} of {config.train.iterations}",
+                            hint="pass a larger --iterations to train it further")
+
+
+def _check_same_vocabulary(run: RunDirectory, vocab: Vocabulary) -> None:
+    path = run.root / VOCAB_FILE
+    if path.exists() and Vocabulary.load(path) != vocab:
+        raise UserError(f"the corpus now gives a different vocabulary than run {run.root} was trained with",
+                        hint="the corpus files changed since; restore them or start a new run")
+
+
+def _absolute_paths(config: LanguageGANConfig) -> LanguageGANConfig:
+    """Store local corpus paths absolute, so `eval` and `--resume` work from any folder."""
+    from chargan.corpora import canonical_spec
+
+    data = config.data
+    corpus = canonical_spec(data.corpus)
+    data_dir = None if data.data_dir is None else str(Path(data.data_dir).expanduser().resolve())
+    return replace(config, data=replace(data, corpus=corpus, data_dir=data_dir))
 
 
 def _tqdm_echo() -> Callable[[str], None]:
     from tqdm.auto import tqdm
 
     return tqdm.write
-
-
-def _guard(config: LanguageGANConfig) -> dict[str, Any]:
-    data = config.to_dict()["data"]
-    data.pop("data_dir")  # where the corpus lives may change; what it is may not
-    return {**config.guard(), "data": data}
 
 
 def _run_prefix(config: LanguageGANConfig) -> str:
@@ -140,8 +170,10 @@ def _fmt(metrics: dict[str, float]) -> str:
 def load_run_config(run_dir: str | Path) -> LanguageGANConfig:
     """The resolved config a run was trained with."""
     saved = RunDirectory(run_dir).read_config()
+    if not isinstance(saved, dict):
+        raise UserError(f"{RunDirectory(run_dir).config_path} is not a chargan configuration")
     saved = {k: v for k, v in saved.items() if k in ("preset", "model", "data", "train", "eval")}
-    return LanguageGANConfig.from_dict(saved)
+    return LanguageGANConfig.from_dict(saved).validate()
 
 
 def load_generator(run_dir: str | Path, device: str = "auto") -> tuple[ConvGenerator, Vocabulary, LanguageGANConfig, int]:
@@ -182,19 +214,22 @@ def evaluate_run(
     """JS-1..4 of ``n`` samples against the run's corpus (or a reference text file),
     the fraction of generated words found in the reference's words, and the
     fraction of samples that copy a training line verbatim."""
-    from chargan.corpora import load_corpus
+    from chargan.corpora import load_corpus, read_text_lines
 
     if n < 1:
         raise UserError(f"the number of samples must be positive, got {n}")
     generator, vocab, config, iteration = load_generator(run_dir, device)
     corpus = load_corpus(config.data.corpus, data_dir=config.data.data_dir, seq_len=config.model.seq_len,
                          max_lines=config.data.max_lines, max_vocab=config.data.max_vocab, progress=progress)
+    if corpus.vocab != vocab:
+        raise UserError(f"the run's corpus now gives a different vocabulary than run {run_dir} was trained with",
+                        hint="the corpus files changed since training; restore them, or pass --reference FILE")
     ids = generate_ids(generator, n, seed=config.eval.seed if seed is None else seed)
     samples = vocab.decode_batch(ids)
     if reference is None:
         ref_ids, ref_lines, ref_name = corpus.ids, corpus.lines(), corpus.description
     else:
-        lines = read_reference_lines(reference)
+        lines = read_text_lines(reference)
         ref_ids, ref_lines, ref_name = vocab.encode_batch(lines, config.model.seq_len), lines, str(reference)
     metrics = ngram_js(ids, ngram_stats(ref_ids, len(vocab), config.eval.orders), len(vocab))
     return {

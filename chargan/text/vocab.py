@@ -128,7 +128,10 @@ class Vocabulary:
     def from_json(cls, data: dict) -> Vocabulary:
         if not isinstance(data, dict) or data.get("format") != "chargan.vocab/1":
             raise VocabularyError("not a chargan vocabulary (expected format 'chargan.vocab/1')")
-        return cls(tuple(data["chars"]))
+        chars = data.get("chars")
+        if not isinstance(chars, list) or not all(isinstance(c, str) for c in chars):
+            raise VocabularyError("a chargan vocabulary needs 'chars', a list of single characters")
+        return cls(tuple(chars))
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), ensure_ascii=False), encoding="utf-8")
