@@ -121,3 +121,21 @@ def test_the_default_guard_allows_longer_training_but_not_other_batches() -> Non
     assert base.guard() == base_config(iterations=99, eval_every=7, device="cpu").guard()
     assert base.guard() != base_config(batch_size=16).guard()
     assert base.guard() != base_config(lr=1e-3).guard()
+
+
+def test_resume_after_a_crash_drops_metrics_logged_after_the_checkpoint(tmp_path: Path) -> None:
+    import shutil
+
+    straight = make_trainer(None, base_config())
+    straight.fit()
+    run = RunDirectory(tmp_path / "run")
+    make_trainer(run, base_config(checkpoint_every=4)).fit()  # checkpoints at 4 and 6 (the end)
+    shutil.rmtree(run.checkpoints_dir / "step_00000006")  # as if it crashed between 4 and 6
+    (run.checkpoints_dir / "latest").unlink()
+    resumed = make_trainer(run, base_config(checkpoint_every=4))
+    assert resumed.resume() and resumed.iteration == 4
+    assert [r["iteration"] for r in run.read_metrics()] == [2, 4]
+    resumed.fit()
+    assert [r["iteration"] for r in run.read_metrics()] == [2, 4, 6]
+    for a, b in zip(parameters(straight), parameters(resumed)):
+        assert torch.equal(a, b)

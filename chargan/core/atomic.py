@@ -16,6 +16,15 @@ def current_umask() -> int:
     return mask
 
 
+def fsync_file(path: str | Path) -> None:
+    """Flush a written file's data to disk (survives a power loss, not just a crash)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp_path)`` then rename the result over ``path`` in one step."""
     path = Path(path)
@@ -26,6 +35,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
         # mkstemp makes the file private (0600); give it the permissions of a normal new file.
         os.chmod(tmp, 0o666 & ~current_umask())
         write(Path(tmp))
+        fsync_file(tmp)  # the bytes reach the disk before the name points at them
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -29,7 +29,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from chargan.core.atomic import atomic_write_json, atomic_write_text, current_umask
+from chargan.core.atomic import atomic_write_json, atomic_write_text, current_umask, fsync_file
 from chargan.errors import UserError
 
 LATEST = "latest"
@@ -63,6 +63,8 @@ def save_checkpoint(
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob(".step_*"):  # left by a process killed mid-save
+        shutil.rmtree(stale, ignore_errors=True)
     name = f"step_{iteration:08d}"
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=directory))
     try:
@@ -74,6 +76,8 @@ def save_checkpoint(
         }
         save_file(tensors, str(tmp / WEIGHTS))
         torch.save(state or {}, tmp / STATE)
+        for written in (WEIGHTS, STATE):
+            fsync_file(tmp / written)
         atomic_write_json(tmp / META, {"iteration": iteration, **(meta or {})})
         final = directory / name
         if final.exists():
