@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from chargan.cli.data import data
 from chargan.errors import UserError
 
 POSITIVE = click.IntRange(min=1)
@@ -105,7 +106,7 @@ def train(preset: str | None, run: str | None, runs_root: str, resume: bool, pro
     outcome = train_language_model(config, run_dir, resume=resume, runs_root=runs_root, progress=progress, echo=click.echo)
     final = outcome.result.metrics
     js = "  ".join(f"{k}={final[k]:.4f}" for k in sorted(final) if k.startswith("js"))
-    click.echo(f"iteration {outcome.result.iteration}: {js}")
+    click.echo(f"{'stopped' if outcome.result.interrupted else 'finished'} at iteration {outcome.result.iteration}: {js}")
     click.echo(f"run saved in {outcome.run.root}; try: chargan sample -n 20 --run {outcome.run.root}")
     if outcome.result.interrupted:
         click.echo(f"resume with: chargan train --resume --run {outcome.run.root}", err=True)
@@ -158,10 +159,13 @@ def configs() -> None:
     for name, config in PRESETS.items():
         t, m = config.train, config.model
         mark = " (default)" if name == DEFAULT_PRESET else ""
-        click.echo(f"{name}{mark}: dim={m.dim} seq_len={m.seq_len} batch={t.batch_size} critic_iters={t.critic_iters} "
+        click.echo(f"{name}{mark}: dim={m.dim} n_blocks={m.n_blocks} seq_len={m.seq_len} batch={t.batch_size} critic_iters={t.critic_iters} "
                    f"lambda_gp={t.lambda_gp} lr={t.lr} betas={t.betas} iterations={t.iterations}")
     click.echo("\noverride a preset's settings with `chargan train` flags (see --help), e.g."
                " `chargan train --preset paper --dim 256`; a run's resolved config is in its config.json")
+
+
+cli.add_command(data)
 
 
 def main() -> None:

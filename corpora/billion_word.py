@@ -76,13 +76,14 @@ def _download_hint(data_dir_given: bool, cache_dir: str | os.PathLike[str] | Non
         (
             f"download {TARBALL} (about 1.7 GB) from {HOMEPAGE} and unpack it "
             f"(`tar -xzf {TARBALL}`), then {where}; "
-            "FOLDER may be the unpacked folder or the folder holding it (automatic download is not available yet)"
+            "FOLDER may be the unpacked folder or the folder holding it; "
+            "or let `chargan data download billion_word` fetch, verify and unpack it"
         )
         if not data_dir_given
         else (
             f"--data-dir must be the unpacked {ROOT_DIRNAME} folder or the folder holding it; "
-            f"to get the corpus, download {TARBALL} from {HOMEPAGE} and unpack it "
-            "(automatic download is not available yet)"
+            f"to get the corpus, run `chargan data download billion_word --data-dir FOLDER`, "
+            f"or download {TARBALL} from {HOMEPAGE} and unpack it"
         )
     )
 

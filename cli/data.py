@@ -1,0 +1,54 @@
+"""``chargan data``: fetch corpora.
+
+    chargan data download billion_word [--data-dir DIR] [--url URL]
+                                       [--checksum sha256:<hex>] [--no-progress]
+
+A library `UserError` becomes a one-line ``Error:`` (exit code 1); a malformed
+flag is a usage error (exit code 2).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from chargan.corpora.download import DEFAULT_SHA256, DEFAULT_URL, fetch_billion_word
+from chargan.errors import UserError
+
+_CHECKSUM = re.compile(r"sha256:([0-9a-fA-F]{64})")
+
+
+def _parse_checksum(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``sha256:<64 hex digits>`` -> the lowercase hex digest."""
+    m = _CHECKSUM.fullmatch(value.strip())
+    if not m:
+        raise click.BadParameter(f"expected sha256:<64 hexadecimal digits>, got {value!r}")
+    return m.group(1).lower()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def data() -> None:
+    """Download corpora."""
+
+
+@data.command()
+@click.argument("corpus", type=click.Choice(["billion_word"]))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to download and unpack into (default $CHARGAN_DATA_DIR, then <cache root>/data).")
+@click.option("--url", default=DEFAULT_URL, show_default=True, help="Where to get the tarball (e.g. a mirror).")
+@click.option("--checksum", default=f"sha256:{DEFAULT_SHA256}", show_default=True, callback=_parse_checksum,
+              help="Expected checksum of the tarball, as sha256:<hex>.")
+@click.option("--keep-archive", is_flag=True, help="Keep the 1.8 GB tarball after unpacking it.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def download(corpus: str, data_dir: Path | None, url: str, checksum: str, keep_archive: bool,
+             no_progress: bool) -> None:
+    """Download, verify and unpack CORPUS (billion_word: the One Billion Word
+    benchmark, 1.8 GB; an interrupted download resumes)."""
+    try:
+        root = fetch_billion_word(data_dir, url=url, sha256=checksum, progress=not no_progress,
+                                  echo=click.echo, keep_archive=keep_archive)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"use it with: --corpus billion_word --data-dir {root}")
