@@ -73,8 +73,13 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
 @click.option("--latent-dim", type=POSITIVE, default=None, help="Noise dimensions (paper: 128).")
 @click.option("--kernel-size", type=POSITIVE, default=None, help="Odd conv kernel width in the blocks (paper: 5).")
 @click.option("--critic-norm", type=click.Choice(["none", "layer"]), default=None, help="Normalization in the critic's blocks.")
-@click.option("--objective", type=click.Choice(["wgan-gp", "wgan-lp"]), default=None,
-              help="wgan-gp (two-sided penalty, the paper) or wgan-lp (one-sided).")
+@click.option("--objective", type=click.Choice(["wgan-gp", "wgan-lp", "wgan-clip", "gan", "lsgan"]), default=None,
+              help="wgan-gp (two-sided penalty, the paper), wgan-lp (one-sided), wgan-clip (weight clipping), "
+                   "gan (non-saturating), lsgan (least squares).")
+@click.option("--clip-value", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Critic weight bound c for wgan-clip (original WGAN: 0.01).")
+@click.option("--optimizer", type=click.Choice(["adam", "rmsprop"]), default=None,
+              help="adam (default; --beta1/--beta2 apply) or rmsprop (the original WGAN's).")
 @click.option("--seed", type=int, default=None, help="Seed for weights, noise and batches.")
 @device_option
 @click.option("--log-every", type=POSITIVE, default=None, help="Iterations between metrics.jsonl records.")

@@ -131,6 +131,16 @@ def test_seed_flag_sets_the_training_seed(tmp_path: Path) -> None:
     assert config["train"]["seed"] == 7 and config["eval"]["seed"] == 9
 
 
+@pytest.mark.parametrize("objective", ["wgan-clip", "gan"])
+def test_other_objectives_train_from_the_command_line(tmp_path: Path, objective: str) -> None:
+    run = tmp_path / objective
+    code, out = invoke("train", "--iterations", "2", "--objective", objective, "--optimizer", "rmsprop",
+                       "--clip-value", "0.05", "--run", str(run), *TINY)
+    assert code == 0, out
+    train = json.loads((run / "config.json").read_text())["train"]
+    assert (train["objective"], train["optimizer"], train["clip_value"]) == (objective, "rmsprop", 0.05)
+
+
 def test_sample_before_any_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     run = tmp_path / "run"
     code, out = invoke("train", "--iterations", "1", "--run", str(run), *TINY)

@@ -139,3 +139,13 @@ def test_resume_after_a_crash_drops_metrics_logged_after_the_checkpoint(tmp_path
     assert [r["iteration"] for r in run.read_metrics()] == [2, 4, 6]
     for a, b in zip(parameters(straight), parameters(resumed)):
         assert torch.equal(a, b)
+
+
+def test_new_run_paths_never_collide(tmp_path: Path) -> None:
+    from chargan.core.run import new_run_path
+
+    first = new_run_path(tmp_path, "demo-cpu")
+    first.mkdir()
+    second = new_run_path(tmp_path, "demo-cpu")
+    assert second != first and not second.exists()
+    assert second.name.startswith("demo-cpu-")

@@ -1,5 +1,8 @@
 """GAN objectives as pure functions of critic scores.
 
+``wgan-gp`` (the paper), ``wgan-lp`` (one-sided penalty), ``wgan-clip``
+(weight clipping), ``gan`` (non-saturating) and ``lsgan`` (least squares).
+
 Every loss here takes critic outputs and returns a scalar tensor; none of them
 touches an optimizer. The trainer decides when to step what.
 """
@@ -10,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import Tensor
+from torch.nn import functional as F
 
 from chargan.errors import UserError
 
@@ -24,20 +28,45 @@ def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
     return -fake_scores.mean()
 
 
+def gan_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """The standard GAN discriminator loss on logits: ``-log D(real) - log(1 - D(fake))``."""
+    return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+
+
+def gan_generator_loss(fake_scores: Tensor) -> Tensor:
+    """The non-saturating generator loss: ``-log D(G(z))``."""
+    return F.softplus(-fake_scores).mean()
+
+
+def lsgan_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Least squares (Mao et al. 2017, a=0, b=1): ``(D(real) - 1)^2 / 2 + D(fake)^2 / 2``."""
+    return 0.5 * (real_scores - 1).pow(2).mean() + 0.5 * fake_scores.pow(2).mean()
+
+
+def lsgan_generator_loss(fake_scores: Tensor) -> Tensor:
+    """Least squares, c=1: ``(D(G(z)) - 1)^2 / 2``."""
+    return 0.5 * (fake_scores - 1).pow(2).mean()
+
+
 @dataclass(frozen=True)
 class Objective:
-    """A critic loss, a generator loss and the penalty that goes with them."""
+    """A critic loss, a generator loss and the Lipschitz constraint that goes with them."""
 
     name: str
     critic_loss: Callable[[Tensor, Tensor], Tensor]
     generator_loss: Callable[[Tensor], Tensor]
     penalty: str | None  # "two-sided", "one-sided" or None
+    weight_clip: bool = False  # clip critic weights to [-c, c] after each step (the original WGAN)
 
 
 OBJECTIVES: dict[str, Objective] = {
     "wgan-gp": Objective("wgan-gp", wasserstein_critic_loss, wasserstein_generator_loss, "two-sided"),
     # The paper's appendix: penalize only gradient norms above 1.
     "wgan-lp": Objective("wgan-lp", wasserstein_critic_loss, wasserstein_generator_loss, "one-sided"),
+    # The original WGAN (Arjovsky et al. 2017): weight clipping instead of a penalty.
+    "wgan-clip": Objective("wgan-clip", wasserstein_critic_loss, wasserstein_generator_loss, None, weight_clip=True),
+    "gan": Objective("gan", gan_critic_loss, gan_generator_loss, None),
+    "lsgan": Objective("lsgan", lsgan_critic_loss, lsgan_generator_loss, None),
 }
 
 

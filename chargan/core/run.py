@@ -110,8 +110,14 @@ class RunDirectory:
         return path
 
 
-def default_run_name(prefix: str) -> str:
-    return f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}"
+def new_run_path(runs_root: str | Path, prefix: str) -> Path:
+    """``<runs_root>/<prefix>-<date>-<time>``, with a ``-N`` suffix if that name is taken."""
+    base = Path(runs_root) / f"{prefix}-{datetime.now():%Y%m%d-%H%M%S}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
 
 
 def latest_run(runs_root: str | Path = "runs") -> Path:

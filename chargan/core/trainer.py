@@ -40,8 +40,10 @@ class TrainConfig:
     iterations: int = 200_000  # generator iterations
     batch_size: int = 64
     critic_iters: int = 10  # critic steps per generator step
-    objective: str = "wgan-gp"
-    lambda_gp: float = 10.0
+    objective: str = "wgan-gp"  # see chargan.core.objectives.OBJECTIVES
+    lambda_gp: float = 10.0  # penalty weight, for objectives with a penalty
+    clip_value: float = 0.01  # critic weight bound c, for wgan-clip
+    optimizer: str = "adam"  # "adam" (betas apply) or "rmsprop" (the original WGAN's)
     lr: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.9)
     seed: int = 0
@@ -64,6 +66,10 @@ class TrainConfig:
             raise UserError(f"lambda-gp must be a non-negative number, got {self.lambda_gp!r}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise UserError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        if not (self.clip_value > 0 and math.isfinite(self.clip_value)):
+            raise UserError(f"clip-value must be a positive number, got {self.clip_value!r}")
+        if self.optimizer not in ("adam", "rmsprop"):
+            raise UserError(f"optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
         get_objective(self.objective)
 
     def guard(self) -> dict[str, Any]:
@@ -123,8 +129,8 @@ class Trainer:
         self.progress = progress
         self.echo = echo
         self.objective = get_objective(config.objective)
-        self.generator_optimizer = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=config.betas)
-        self.critic_optimizer = torch.optim.Adam(critic.parameters(), lr=config.lr, betas=config.betas)
+        self.generator_optimizer = _optimizer(config, generator)
+        self.critic_optimizer = _optimizer(config, critic)
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.iteration = 0
         self.seconds = 0.0
@@ -142,19 +148,26 @@ class Trainer:
         real = self.data.sample(batch).to(self.device)
         with torch.no_grad():
             fake = self.generator(self.noise(batch))
-        x_hat = interpolate(real, fake, self.rng).requires_grad_(True)
         # Real and fake share one critic call (the critic is per-example, so this is two calls'
         # math in one larger batch). The interpolates get their own call: the penalty's double
         # backward then runs over their rows only, not over a concatenated batch three times larger.
         real_scores, fake_scores = self.critic(torch.cat([real, fake])).split(batch)
-        hat_scores = self.critic(x_hat)
         loss = self.objective.critic_loss(real_scores, fake_scores)
-        norms = gradient_norms(hat_scores, x_hat)
-        penalty = self.config.lambda_gp * penalty_from_norms(norms, one_sided=self.objective.penalty == "one-sided")
+        if self.objective.penalty is not None:
+            x_hat = interpolate(real, fake, self.rng).requires_grad_(True)
+            norms = gradient_norms(self.critic(x_hat), x_hat)
+            penalty = self.config.lambda_gp * penalty_from_norms(norms, one_sided=self.objective.penalty == "one-sided")
+            grad_norm = norms.detach().mean()
+        else:
+            penalty = grad_norm = torch.zeros((), device=self.device)
         self.critic_optimizer.zero_grad(set_to_none=True)
         (loss + penalty).backward()
         self.critic_optimizer.step()
-        return {"wasserstein": -loss.detach(), "gradient_penalty": penalty.detach(), "grad_norm": norms.detach().mean()}
+        if self.objective.weight_clip:
+            with torch.no_grad():
+                for p in self.critic.parameters():
+                    p.clamp_(-self.config.clip_value, self.config.clip_value)
+        return {"wasserstein": -loss.detach(), "gradient_penalty": penalty.detach(), "grad_norm": grad_norm}
 
     def generator_step(self) -> Tensor:
         """One generator update; returns the detached generator loss."""
@@ -301,6 +314,12 @@ class Trainer:
         self.seconds = float(ckpt.meta.get("seconds", 0.0))
         self.run.truncate_metrics(self.iteration)
         return True
+
+
+def _optimizer(config: TrainConfig, module: nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(module.parameters(), lr=config.lr)
+    return torch.optim.Adam(module.parameters(), lr=config.lr, betas=config.betas)
 
 
 def _jsonable(obj: Any) -> Any:

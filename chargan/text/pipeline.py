@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from chargan.core.checkpoint import latest_checkpoint, load_checkpoint
 from chargan.core.data import RowSampler
 from chargan.core.device import resolve_device
-from chargan.core.run import RunDirectory, default_run_name
+from chargan.core.run import RunDirectory, new_run_path
 from chargan.core.trainer import Trainer, TrainResult
 from chargan.errors import UserError
 from chargan.text.config import LanguageGANConfig, ModelConfig
@@ -76,7 +76,7 @@ def train_language_model(
     from chargan.corpora import load_corpus
 
     config = _absolute_paths(config.validate())
-    run = RunDirectory(run_dir if run_dir is not None else Path(runs_root) / default_run_name(_run_prefix(config)))
+    run = RunDirectory(run_dir if run_dir is not None else new_run_path(runs_root, _run_prefix(config)))
     if resume:
         _check_resumable(run, config)  # before any expensive work
     elif run.exists():
