@@ -30,7 +30,7 @@ def _parse_checksum(ctx: click.Context, param: click.Parameter, value: str) -> s
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def data() -> None:
-    """Download corpora."""
+    """Download, prepare and list corpora."""
 
 
 @data.command()
@@ -52,3 +52,46 @@ def download(corpus: str, data_dir: Path | None, url: str, checksum: str, keep_a
     except UserError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"use it with: --corpus billion_word --data-dir {root}")
+
+
+@data.command()
+@click.argument("corpus")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Where Billion Word is unpacked (or its parent). Also $CHARGAN_DATA_DIR.")
+@click.option("--seq-len", type=click.IntRange(min=1), default=32, show_default=True, help="Characters per row.")
+@click.option("--max-lines", type=click.IntRange(min=1), default=None, help="Use at most this many lines.")
+@click.option("--max-vocab", type=click.IntRange(min=3), default=2048, show_default=True,
+              help="Most frequent characters kept (padding and unknown included).")
+def prepare(corpus: str, data_dir: str | None, seq_len: int, max_lines: int | None, max_vocab: int) -> None:
+    """Encode CORPUS (demo, billion_word, or a path) into the memory-mapped cache ahead of training.
+
+    Use the same --seq-len, --max-lines and --max-vocab as the training run
+    (the `cpu` preset reads at most 1,000,000 lines, `paper` 10,000,000).
+    """
+    from chargan.corpora import load_corpus
+
+    try:
+        encoded = load_corpus(corpus, data_dir=data_dir, seq_len=seq_len, max_lines=max_lines, max_vocab=max_vocab)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{encoded.description}: {encoded.n_lines:,} lines x {encoded.seq_len}, "
+               f"{len(encoded.vocab)} symbols, cached in {encoded.cache_path}")
+
+
+@data.command()
+def info() -> None:
+    """List the encoded corpora in the cache: size, lines, vocabulary, settings, source."""
+    from chargan.corpora import cache_root, list_caches
+
+    caches = list_caches()
+    if not caches:
+        click.echo(f"no encoded corpora under {cache_root()} yet; `chargan data prepare demo` makes one")
+        return
+    for m in caches:
+        megabytes = (m.get("ids_bytes", 0) + m.get("lines_bytes", 0)) / 1e6
+        settings = m.get("settings", {})
+        click.echo(f"{m.get('name')}: {m.get('n_lines', 0):,} lines, seq_len {m.get('seq_len')}, "
+                   f"{m.get('vocab_size')} symbols, max_lines {settings.get('max_lines')}, "
+                   f"{megabytes:.1f} MB, created {m.get('created')}")
+        click.echo(f"  {m.get('description')}")
+        click.echo(f"  {m['path']}")

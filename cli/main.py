@@ -58,6 +58,8 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
 @click.option("--preset", default=None, help="Named settings: cpu (default; minutes on a laptop CPU), paper, paper-alg1. See `chargan configs`.")
 @click.option("--corpus", default=None, help="demo (offline, default), billion_word, or a text file / folder of .txt files.")
 @click.option("--data-dir", default=None, type=click.Path(), help="Where Billion Word is unpacked (or its parent). Also $CHARGAN_DATA_DIR.")
+@click.option("--download/--no-download", default=True, show_default=True,
+              help="Fetch Billion Word (1.8 GB) when it is not found, or stop with an error.")
 @click.option("--max-lines", type=POSITIVE, default=None, help="Use at most this many corpus lines.")
 @click.option("--max-vocab", type=click.IntRange(min=3), default=None, help="Most frequent characters kept (padding and unknown included).")
 @click.option("--iterations", type=POSITIVE, default=None, help="Generator iterations to train for (in total, counting a resumed run's).")
@@ -91,7 +93,7 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
 @runs_root_option
 @click.option("--resume", is_flag=True, help="Continue the run in --run (or the latest) from its newest checkpoint.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def train(preset: str | None, run: str | None, runs_root: str, resume: bool, progress: bool,
+def train(preset: str | None, run: str | None, runs_root: str, resume: bool, progress: bool, download: bool,
           beta1: float | None, beta2: float | None, **flags: Any) -> None:
     """Train the character-level WGAN-GP language model."""
     from chargan.text.config import DEFAULT_PRESET, get_preset, with_overrides
@@ -108,7 +110,8 @@ def train(preset: str | None, run: str | None, runs_root: str, resume: bool, pro
     if beta1 is not None or beta2 is not None:
         flags["betas"] = (base.train.betas[0] if beta1 is None else beta1, base.train.betas[1] if beta2 is None else beta2)
     config = with_overrides(base, **flags).validate()
-    outcome = train_language_model(config, run_dir, resume=resume, runs_root=runs_root, progress=progress, echo=click.echo)
+    outcome = train_language_model(config, run_dir, resume=resume, runs_root=runs_root, progress=progress,
+                                   download=download, echo=click.echo)
     final = outcome.result.metrics
     js = "  ".join(f"{k}={final[k]:.4f}" for k in sorted(final) if k.startswith("js"))
     click.echo(f"{'stopped' if outcome.result.interrupted else 'finished'} at iteration {outcome.result.iteration}: {js}")

@@ -14,7 +14,7 @@ looked for. This package imports nothing from chargan but
 
 from chargan.corpora.billion_word import heldout_shards, locate_billion_word, training_shards
 from chargan.corpora.builtin import demo_sentences
-from chargan.corpora.cache import EncodedCorpus
+from chargan.corpora.cache import EncodedCorpus, list_caches
 from chargan.corpora.download import fetch_billion_word
 from chargan.corpora.errors import CorpusError, CorpusFormatError, CorpusNotFoundError
 from chargan.corpora.load import BUILTIN_SPECS, canonical_spec, corpus_settings, load_corpus, resolve_source
@@ -34,6 +34,7 @@ __all__ = [
     "demo_sentences",
     "fetch_billion_word",
     "heldout_shards",
+    "list_caches",
     "load_corpus",
     "read_text_lines",
     "locate_billion_word",

@@ -481,3 +481,22 @@ def _remove_stale_temps(parent: Path) -> None:
                     shutil.rmtree(path, ignore_errors=True)
             except OSError:
                 pass
+
+
+def list_caches(cache_dir: str | os.PathLike[str] | None = None) -> list[dict]:
+    """The manifests of every complete encoded corpus in the cache, newest first.
+
+    Each dict is a cache manifest plus ``path`` (the cache folder).
+    """
+    from chargan.corpora.locations import corpora_cache_dir
+
+    found = []
+    root = corpora_cache_dir(cache_dir)
+    for manifest_path in root.glob(f"*/{MANIFEST_FILE}") if root.is_dir() else []:
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # unreadable: rebuilt the next time that corpus loads
+        if isinstance(manifest, dict) and manifest.get("format") == FORMAT:
+            found.append({**manifest, "path": str(manifest_path.parent)})
+    return sorted(found, key=lambda m: str(m.get("created", "")), reverse=True)

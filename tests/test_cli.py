@@ -100,7 +100,7 @@ def test_configs_lists_presets() -> None:
         (["train", "--corpus", "/nonexistent/corpus.txt"], "not found"),
         (["train", "--preset", "huge"], "unknown preset"),
         (["sample", "--run", "/nonexistent/run"], "not a chargan run"),
-        (["train", "--corpus", "billion_word", "--data-dir", "/nonexistent/bw"], "/nonexistent/bw"),
+        (["train", "--corpus", "billion_word", "--data-dir", "/nonexistent/bw", "--no-download"], "/nonexistent/bw"),
     ],
 )
 def test_bad_input_gives_one_clean_error(args: list[str], message: str, tmp_path: Path) -> None:
@@ -139,6 +139,38 @@ def test_other_objectives_train_from_the_command_line(tmp_path: Path, objective:
     assert code == 0, out
     train = json.loads((run / "config.json").read_text())["train"]
     assert (train["objective"], train["optimizer"], train["clip_value"]) == (objective, "rmsprop", 0.05)
+
+
+def test_train_fetches_a_missing_billion_word_unless_told_not_to(
+    tmp_path: Path, billion_word_layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chargan.corpora.download as downloading
+
+    data_dir = tmp_path / "data"
+    fetched = []
+
+    def fake_fetch(where, **kwargs):  # stands in for the 1.8 GB download (tested in test_download.py)
+        fetched.append(where)
+        return billion_word_layout(parent=Path(where))
+
+    monkeypatch.setattr(downloading, "fetch_billion_word", fake_fetch)
+    args = ["train", "--corpus", "billion_word", "--data-dir", str(data_dir), "--iterations", "1", *TINY]
+    code, out = invoke(*args, "--no-download", "--run", str(tmp_path / "refused"))
+    assert code == 1 and "drop --no-download" in out and fetched == []
+    code, out = invoke(*args, "--run", str(tmp_path / "fetched"))
+    assert code == 0, out
+    assert fetched == [str(data_dir.resolve())] and "fetching it now" in out
+    assert json.loads((tmp_path / "fetched" / "config.json").read_text())["data"]["corpus"] == "billion_word"
+
+
+def test_data_prepare_then_info_lists_the_cache(tmp_path: Path, fresh_cache_dir: Path) -> None:
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("the cat sat on the mat\nthe dog sat too\n")
+    code, out = invoke("data", "prepare", str(corpus), "--seq-len", "16")
+    assert code == 0, out
+    assert "2 lines x 16" in out and str(fresh_cache_dir) in out
+    code, out = invoke("data", "info")
+    assert code == 0 and "2 lines, seq_len 16" in out and "tiny" in out
 
 
 def test_sample_before_any_checkpoint_is_a_clear_error(tmp_path: Path) -> None:

@@ -64,9 +64,13 @@ def train_language_model(
     resume: bool = False,
     runs_root: str | Path = "runs",
     progress: bool = True,
+    download: bool = True,
     echo: Callable[[str], None] = print,
 ) -> LanguageRun:
     """Train the language model of ``config`` in ``run_dir`` (a new ``runs/<name>`` by default).
+
+    With ``download``, a missing Billion Word corpus is fetched first (see
+    `chargan.corpora.download.fetch_billion_word`); without, it is an error.
 
     With ``resume``, the run directory must exist; training continues from its
     newest checkpoint (and ``config`` must keep the run's model, data,
@@ -85,6 +89,8 @@ def train_language_model(
     elif run.root.exists() and (not run.root.is_dir() or any(run.root.iterdir())):
         raise UserError(f"{run.root} exists and is not an empty folder", hint="choose a new --run directory")
 
+    if config.data.corpus == "billion_word":
+        _ensure_billion_word(config.data.data_dir, download, progress, echo)
     corpus = load_corpus(config.data.corpus, data_dir=config.data.data_dir, seq_len=config.model.seq_len,
                          max_lines=config.data.max_lines, max_vocab=config.data.max_vocab, progress=progress)
     vocab = corpus.vocab
@@ -114,6 +120,19 @@ def train_language_model(
     echo("floor (held-out real lines vs the rest): " + _fmt(reference.floor))
     result = trainer.fit()
     return LanguageRun(run, config, result, reference.floor)
+
+
+def _ensure_billion_word(data_dir: str | None, download: bool, progress: bool, echo: Callable[[str], None]) -> None:
+    import chargan.corpora.download as downloading
+    from chargan.corpora import CorpusNotFoundError, locate_billion_word
+
+    try:
+        locate_billion_word(data_dir)
+    except CorpusNotFoundError as exc:
+        if not download:
+            raise CorpusNotFoundError(exc.message, hint=f"{exc.hint}; or drop --no-download") from None
+        echo("Billion Word is not on this machine: fetching it now (pass --no-download to stop instead)")
+        downloading.fetch_billion_word(data_dir, progress=progress, echo=echo)
 
 
 def _check_resumable(run: RunDirectory, config: LanguageGANConfig) -> None:
