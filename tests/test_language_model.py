@@ -21,3 +21,26 @@ def test_short_training_lowers_js1_well_below_the_untrained_generator(billion_wo
     assert final["js1"] < 0.5 * untrained["js1"], (untrained["js1"], final["js1"])
     assert final["js1"] > outcome.floor["js1"]  # the floor is a lower bound in practice
     assert outcome.run.config_path.is_file()
+
+
+def test_reference_statistics_are_cached_beside_the_corpus(tmp_path: Path, monkeypatch) -> None:
+    import numpy as np
+
+    import chargan.text.evaluation as evaluation
+    from chargan import EvalConfig
+
+    ids = np.random.default_rng(0).integers(0, 9, size=(300, 12)).astype(np.uint8)
+    config = EvalConfig(samples=50)
+    first = evaluation.reference_stats(ids, 9, config, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("ngrams-*/order*.npz"))) == 4
+
+    def no_counting(*args, **kwargs):
+        raise AssertionError("statistics were recomputed instead of loaded")
+
+    monkeypatch.setattr(evaluation, "ngram_stats", no_counting)
+    second = evaluation.reference_stats(ids, 9, config, cache_dir=tmp_path)
+    assert second.floor == first.floor
+    assert all(a == b for a, b in zip(first.stats, second.stats))
+    monkeypatch.undo()
+    other = evaluation.reference_stats(ids, 9, EvalConfig(samples=60), cache_dir=tmp_path)  # other settings: own entry
+    assert other.floor != first.floor and len(list(tmp_path.glob("ngrams-*"))) == 2

@@ -8,14 +8,20 @@ lines of the same size: what a perfect generator would score.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
 
 from chargan.core.run import RunDirectory
 from chargan.text.config import EvalConfig
-from chargan.text.ngrams import NgramStats, ngram_js, ngram_stats
+from chargan.text.ngrams import NgramError, NgramStats, ngram_js, ngram_stats
 from chargan.text.vocab import Vocabulary
 
 
@@ -47,21 +53,57 @@ class ReferenceStats:
     floor: dict[str, float]  # js<n> of a held-out slice against the rest
 
 
-def reference_stats(ids: np.ndarray, vocab_size: int, config: EvalConfig) -> ReferenceStats:
+def reference_stats(
+    ids: np.ndarray, vocab_size: int, config: EvalConfig, cache_dir: Path | None = None
+) -> ReferenceStats:
     """N-gram statistics of ``ids`` ``(n_rows, seq_len)`` without a held-out slice, and the floor.
 
     The held-out slice (``config.samples`` random rows, fixed seed) is as
     large as the generated sample set, so the floor has the same sampling
-    noise as the generator's figures.
+    noise as the generator's figures. With ``cache_dir`` (the encoded
+    corpus's cache folder, whose name already fixes the corpus content), the
+    statistics are computed once and loaded from there afterwards.
     """
+    key = hashlib.sha256(json.dumps({"format": 1, "rows": len(ids), "vocab_size": vocab_size, "samples": config.samples,
+                                     "orders": list(config.orders), "seed": config.seed}).encode()).hexdigest()[:16]
+    folder = None if cache_dir is None else Path(cache_dir) / f"ngrams-{key}"
+    if folder is not None and (folder / "floor.json").is_file():
+        try:
+            stats = [NgramStats.load(folder / f"order{n}.npz") for n in config.orders]
+            return ReferenceStats(stats, json.loads((folder / "floor.json").read_text(encoding="utf-8")))
+        except (NgramError, OSError, ValueError):
+            pass  # damaged: recompute and replace it below
     n_rows = len(ids)
     held = min(config.samples, max(n_rows // 2, 1))
     picked = np.sort(np.random.default_rng(config.seed).choice(n_rows, size=held, replace=False))
     heldout = np.asarray(ids[picked])
     heldout_stats = ngram_stats(heldout, vocab_size, config.orders)
     rest = [_subtract(full, part) for full, part in zip(ngram_stats(ids, vocab_size, config.orders), heldout_stats)]
-    floor = ngram_js(heldout, rest, vocab_size)
-    return ReferenceStats(rest, floor)
+    result = ReferenceStats(rest, ngram_js(heldout, rest, vocab_size))
+    if folder is not None:
+        _save_reference(result, folder)
+    return result
+
+
+def _save_reference(result: ReferenceStats, folder: Path) -> None:
+    """Write the statistics into a temporary folder, then rename it into place.
+
+    It is a cache: where it cannot be written (a read-only corpus cache), the
+    next run computes the statistics again.
+    """
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError:
+        return
+    try:
+        for stats in result.stats:
+            stats.save(tmp / f"order{stats.order}.npz")
+        (tmp / "floor.json").write_text(json.dumps(result.floor), encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _subtract(full: NgramStats, part: NgramStats) -> NgramStats:

@@ -103,7 +103,7 @@ def train_language_model(
     torch.manual_seed(config.train.seed)
     generator, critic = build_models(config.model, len(vocab))
     sampler = RowSampler(corpus.ids, device, seed=config.train.seed, transform=partial(one_hot, vocab_size=len(vocab)))
-    reference = reference_stats(corpus.ids, len(vocab), config.eval)
+    reference = reference_stats(corpus.ids, len(vocab), config.eval, cache_dir=corpus.cache_path)
     evaluator = TextEvaluator(reference, vocab, config.eval, run)
     trainer = Trainer(generator, critic, sampler, config.train, run=run, evaluate=evaluator,
                       guard=config.guard(), progress=progress, echo=_tqdm_echo() if progress else echo)
