@@ -1,7 +1,9 @@
-"""``chargan data``: fetch corpora.
+"""``chargan data``: download, prepare and list corpora.
 
     chargan data download billion_word [--data-dir DIR] [--url URL]
                                        [--checksum sha256:<hex>] [--no-progress]
+    chargan data prepare CORPUS [--data-dir DIR] [--seq-len N] [--max-lines N] [--max-vocab N]
+    chargan data info
 
 A library `UserError` becomes a one-line ``Error:`` (exit code 1); a malformed
 flag is a usage error (exit code 2).
@@ -15,7 +17,7 @@ from pathlib import Path
 import click
 
 from chargan.corpora.download import DEFAULT_SHA256, DEFAULT_URL, fetch_billion_word
-from chargan.errors import UserError
+from chargan.cli.group import CleanErrorGroup
 
 _CHECKSUM = re.compile(r"sha256:([0-9a-fA-F]{64})")
 
@@ -28,7 +30,7 @@ def _parse_checksum(ctx: click.Context, param: click.Parameter, value: str) -> s
     return m.group(1).lower()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CleanErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def data() -> None:
     """Download, prepare and list corpora."""
 
@@ -46,11 +48,8 @@ def download(corpus: str, data_dir: Path | None, url: str, checksum: str, keep_a
              no_progress: bool) -> None:
     """Download, verify and unpack CORPUS (billion_word: the One Billion Word
     benchmark, 1.8 GB; an interrupted download resumes)."""
-    try:
-        root = fetch_billion_word(data_dir, url=url, sha256=checksum, progress=not no_progress,
-                                  echo=click.echo, keep_archive=keep_archive)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
+    root = fetch_billion_word(data_dir, url=url, sha256=checksum, progress=not no_progress,
+                              echo=click.echo, keep_archive=keep_archive)
     click.echo(f"use it with: --corpus billion_word --data-dir {root}")
 
 
@@ -70,10 +69,7 @@ def prepare(corpus: str, data_dir: str | None, seq_len: int, max_lines: int | No
     """
     from chargan.corpora import load_corpus
 
-    try:
-        encoded = load_corpus(corpus, data_dir=data_dir, seq_len=seq_len, max_lines=max_lines, max_vocab=max_vocab)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
+    encoded = load_corpus(corpus, data_dir=data_dir, seq_len=seq_len, max_lines=max_lines, max_vocab=max_vocab)
     click.echo(f"{encoded.description}: {encoded.n_lines:,} lines x {encoded.seq_len}, "
                f"{len(encoded.vocab)} symbols, cached in {encoded.cache_path}")
 

@@ -16,25 +16,12 @@ from typing import Any
 import click
 
 from chargan.cli.data import data
-from chargan.errors import UserError
+from chargan.cli.group import CleanErrorGroup
 
 POSITIVE = click.IntRange(min=1)
 
 
-class _Group(click.Group):
-    """Turns library `UserError`s into clean one-line errors."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            raise click.exceptions.Exit(130) from None
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CleanErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="chargan")
 def cli() -> None:
     """WGAN-GP for discrete sequences: the character-level GAN language model

@@ -114,6 +114,15 @@ def latest_checkpoint(directory: str | Path) -> Path | None:
     return complete[-1] if complete else None
 
 
+def checkpoint_iteration(path: str | Path) -> int:
+    """The iteration of a checkpoint folder, read from its small ``meta.json`` alone."""
+    try:
+        return int(json.loads((Path(path) / META).read_text(encoding="utf-8"))["iteration"])
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"checkpoint {path} is unreadable or corrupt: {type(exc).__name__}: {exc}",
+                        hint="delete that folder to fall back to an older checkpoint") from None
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Load a checkpoint folder (or a checkpoints folder: its newest one)."""
     path = Path(path)
@@ -122,12 +131,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         if found is None:
             raise UserError(f"no checkpoint found in {path}", hint="train (or resume) the run first")
         path = found
+    iteration = checkpoint_iteration(path)
     try:
         meta = json.loads((path / META).read_text(encoding="utf-8"))
-        iteration = int(meta["iteration"])
         flat = load_file(str(path / WEIGHTS), device=str(map_location))
         state = torch.load(path / STATE, map_location=map_location, weights_only=True)
-    except (OSError, EOFError, KeyError, TypeError, ValueError, SafetensorError, pickle.UnpicklingError, RuntimeError) as exc:
+    except (OSError, EOFError, ValueError, SafetensorError, pickle.UnpicklingError, RuntimeError) as exc:
         raise UserError(f"checkpoint {path} is unreadable or corrupt: {type(exc).__name__}: {exc}",
                         hint="delete that folder to fall back to an older checkpoint") from None
     weights: dict[str, dict[str, Tensor]] = {}

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from chargan.core.checkpoint import latest_checkpoint, load_checkpoint
+from chargan.core.checkpoint import checkpoint_iteration, latest_checkpoint, load_checkpoint
 from chargan.core.data import RowSampler
 from chargan.core.device import resolve_device
 from chargan.core.run import RunDirectory, new_run_path
@@ -148,7 +148,7 @@ def _check_resumable(run: RunDirectory, config: LanguageGANConfig) -> None:
         )
     done = latest_checkpoint(run.checkpoints_dir)
     if done is not None:
-        iteration = load_checkpoint(done).iteration
+        iteration = checkpoint_iteration(done)
         if iteration >= config.train.iterations:
             raise UserError(f"run {run.root} is already at iteration {iteration} of {config.train.iterations}",
                             hint="pass a larger --iterations to train it further")
@@ -178,7 +178,9 @@ def _tqdm_echo() -> Callable[[str], None]:
 
 
 def _run_prefix(config: LanguageGANConfig) -> str:
-    corpus = Path(config.data.corpus).stem if config.data.corpus not in ("demo", "billion_word") else config.data.corpus
+    from chargan.corpora import BUILTIN_SPECS
+
+    corpus = config.data.corpus if config.data.corpus in BUILTIN_SPECS else Path(config.data.corpus).stem
     return f"{corpus}-{config.preset}"
 
 
@@ -188,11 +190,8 @@ def _fmt(metrics: dict[str, float]) -> str:
 
 def load_run_config(run_dir: str | Path) -> LanguageGANConfig:
     """The resolved config a run was trained with."""
-    saved = RunDirectory(run_dir).read_config()
-    if not isinstance(saved, dict):
-        raise UserError(f"{RunDirectory(run_dir).config_path} is not a chargan configuration")
-    saved = {k: v for k, v in saved.items() if k in ("preset", "model", "data", "train", "eval")}
-    return LanguageGANConfig.from_dict(saved).validate()
+    # from_dict reads only the config sections; the "corpus" record beside them is ignored.
+    return LanguageGANConfig.from_dict(RunDirectory(run_dir).read_config()).validate()
 
 
 def load_generator(run_dir: str | Path, device: str = "auto") -> tuple[ConvGenerator, Vocabulary, LanguageGANConfig, int]:

@@ -1,0 +1,26 @@
+"""The click group class every ``chargan`` command group uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from chargan.errors import UserError
+
+
+class CleanErrorGroup(click.Group):
+    """Turns library `UserError`s into one ``Error:`` line (exit 1) and Ctrl-C into exit 130.
+
+    Subcommands and nested groups run inside `invoke`, so one group class at
+    the top covers every command below it.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
