@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from chargan.cli.data import data
+from chargan.cli.experiment import experiment
 from chargan.cli.group import CleanErrorGroup
 
 POSITIVE = click.IntRange(min=1)
@@ -42,16 +43,32 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
 
 
 @cli.command()
-@click.option("--preset", default=None, help="Named settings: cpu (default; minutes on a laptop CPU), paper, paper-alg1. See `chargan configs`.")
-@click.option("--corpus", default=None, help="demo (offline, default), billion_word, or a text file / folder of .txt files.")
+@click.option("--config", "config_name", default=None,
+              help="A named config of any family: cpu (default), paper, paper-alg1 (language model); 8gaussians, "
+                   "25gaussians, swissroll (toy 2-D). See `chargan configs`. Language-model flags (corpus, model "
+                   "shape) are refused with a toy config.")
+@click.option("--preset", default=None, help="Alias of --config (the language presets' original name).")
+@click.option("--corpus", default=None,
+              help="demo (offline, default), billion_word, hf:<dataset>[:<config>][@<revision>] (Hugging Face), "
+                   "or a text file (plain or .gz), a folder of .txt/.gz files, or a quoted glob.")
 @click.option("--data-dir", default=None, type=click.Path(), help="Where Billion Word is unpacked (or its parent). Also $CHARGAN_DATA_DIR.")
+@click.option("--source", type=click.Choice(["tarball", "hf"]), default=None,
+              help="Where billion_word comes from: the official tarball (default) or the Hugging Face parquet export.")
+@click.option("--split", default=None, help="hf: corpora: the split to read (default train).")
+@click.option("--text-column", default=None, help="hf: corpora: the column holding the text (default text).")
 @click.option("--download/--no-download", default=True, show_default=True,
               help="Fetch Billion Word (1.8 GB) when it is not found, or stop with an error.")
 @click.option("--max-lines", type=POSITIVE, default=None, help="Use at most this many corpus lines.")
-@click.option("--max-vocab", type=click.IntRange(min=3), default=None, help="Most frequent characters kept (padding and unknown included).")
+@click.option("--units", type=click.Choice(["char", "subword"]), default=None,
+              help="Symbols of a sequence: characters (default, the paper) or SentencePiece subword pieces.")
+@click.option("--vocab-size", type=click.IntRange(3, 65536), default=None,
+              help="--units subword: SentencePiece vocabulary size, padding and unknown included (default 8000).")
+@click.option("--max-vocab", type=click.IntRange(min=3), default=None, help="--units char: most frequent characters kept (padding and unknown included).")
+@click.option("--errors", type=click.Choice(["strict", "replace"]), default=None,
+              help="Invalid UTF-8 in corpus files: stop with an error naming the place (strict, default) or read it as U+FFFD (replace).")
 @click.option("--iterations", type=POSITIVE, default=None, help="Generator iterations to train for (in total, counting a resumed run's).")
-@click.option("--dim", type=POSITIVE, default=None, help="Channels of every conv layer (paper: 512).")
-@click.option("--seq-len", type=POSITIVE, default=None, help="Characters per sequence (paper: 32).")
+@click.option("--dim", type=POSITIVE, default=None, help="Model width: conv channels (language: 512 in the paper; images) or MLP units (toy: 512).")
+@click.option("--seq-len", type=POSITIVE, default=None, help="Symbols (characters or pieces) per sequence (paper: 32).")
 @click.option("--batch-size", type=POSITIVE, default=None, help="Examples per batch (paper: 64).")
 @click.option("--critic-iters", type=POSITIVE, default=None, help="Critic steps per generator step (paper: 10).")
 @click.option("--lambda-gp", type=click.FloatRange(min=0), default=None, help="Gradient penalty weight (paper: 10).")
@@ -80,12 +97,17 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
 @runs_root_option
 @click.option("--resume", is_flag=True, help="Continue the run in --run (or the latest) from its newest checkpoint.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def train(preset: str | None, run: str | None, runs_root: str, resume: bool, progress: bool, download: bool,
-          beta1: float | None, beta2: float | None, **flags: Any) -> None:
-    """Train the character-level WGAN-GP language model."""
+def train(config_name: str | None, preset: str | None, run: str | None, runs_root: str, resume: bool, progress: bool,
+          download: bool, beta1: float | None, beta2: float | None, **flags: Any) -> None:
+    """Train a named config: the character-level WGAN-GP language model (default) or a toy 2-D GAN."""
+    from chargan.cli.families import route_train
     from chargan.text.config import DEFAULT_PRESET, get_preset, with_overrides
     from chargan.text.pipeline import load_run_config, train_language_model
 
+    handled, preset = route_train(config_name, preset, run=run, runs_root=runs_root, resume=resume, progress=progress,
+                                  beta1=beta1, beta2=beta2, flags=flags, download=download)
+    if handled:
+        return
     if resume:
         run_dir = _resolve_run(run, runs_root)
         if preset is not None:
@@ -115,9 +137,12 @@ def train(preset: str | None, run: str | None, runs_root: str, resume: bool, pro
 @click.option("--seed", type=int, default=None, help="Noise seed (default: fresh randomness).")
 @device_option
 def sample(n: int, run: str | None, runs_root: str, seed: int | None, device: str | None) -> None:
-    """Print decoded samples from a run's newest generator, one per line."""
+    """Print decoded samples from a run's newest generator, one per line (a toy run: one "x y" point per line)."""
+    from chargan.cli.families import sample_family_run
     from chargan.text.pipeline import sample_text
 
+    if sample_family_run(_resolve_run(run, runs_root), n, seed, device or "auto"):
+        return
     for line in sample_text(_resolve_run(run, runs_root), n, seed=seed, device=device or "auto"):
         click.echo(line)
 
@@ -133,9 +158,13 @@ def sample(n: int, run: str | None, runs_root: str, seed: int | None, device: st
 @device_option
 def evaluate(run: str | None, runs_root: str, reference: str | None, n: int, seed: int | None,
              as_json: bool, device: str | None) -> None:
-    """Score a run: n-gram JS-1..4, word hit rate, verbatim copy rate."""
+    """Score a run: n-gram JS-1..4, word hit rate, verbatim copy rate (a toy run: modes_covered, high_quality,
+    w1, over the run's 10,000 evaluation points unless -n is given)."""
+    from chargan.cli.families import evaluate_family_run
     from chargan.text.pipeline import evaluate_run
 
+    if evaluate_family_run(_resolve_run(run, runs_root), n, seed, as_json, device or "auto", reference):
+        return
     result = evaluate_run(_resolve_run(run, runs_root), reference, n=n, seed=seed, device=device or "auto", progress=True)
     if as_json:
         # NaN (no words generated) is not JSON: print null.
@@ -148,19 +177,14 @@ def evaluate(run: str | None, runs_root: str, reference: str | None, n: int, see
 
 @cli.command()
 def configs() -> None:
-    """List the named presets and their main settings."""
-    from chargan.text.config import DEFAULT_PRESET, PRESETS
+    """List the named configs of every family and their main settings."""
+    from chargan.cli.families import list_configs
 
-    for name, config in PRESETS.items():
-        t, m = config.train, config.model
-        mark = " (default)" if name == DEFAULT_PRESET else ""
-        click.echo(f"{name}{mark}: dim={m.dim} n_blocks={m.n_blocks} seq_len={m.seq_len} batch={t.batch_size} critic_iters={t.critic_iters} "
-                   f"lambda_gp={t.lambda_gp} lr={t.lr} betas={t.betas} iterations={t.iterations}")
-    click.echo("\noverride a preset's settings with `chargan train` flags (see --help), e.g."
-               " `chargan train --preset paper --dim 256`; a run's resolved config is in its config.json")
+    list_configs()
 
 
 cli.add_command(data)
+cli.add_command(experiment)
 
 
 def main() -> None:

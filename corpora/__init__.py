@@ -9,7 +9,7 @@
 See `load_corpus` for the specs and settings, `chargan.corpora.cache` for the
 on-disk format, `chargan.corpora.billion_word` for where the benchmark is
 looked for. This package imports nothing from chargan but
-`chargan.text.vocab` and `chargan.errors`.
+`chargan.text.vocab`, `chargan.text.subword` and `chargan.errors`.
 """
 
 from chargan.corpora.billion_word import heldout_shards, locate_billion_word, training_shards

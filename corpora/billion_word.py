@@ -196,8 +196,8 @@ class BillionWordSource(FileSource):
     name = "billion_word"
     slug = "billion_word"
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(training_shards(root))
+    def __init__(self, root: Path, errors: str = "strict") -> None:
+        super().__init__(training_shards(root), errors)
         self.root = root
         self.identity = f"billion_word:{root}"
 

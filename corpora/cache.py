@@ -3,35 +3,44 @@
 One folder per (corpus, settings), ``<cache root>/corpora/<slug>-<key16>/``::
 
     ids.npy        (n_lines, seq_len) ids, dtype uint8 or uint16 (the vocabulary's)
-    lines.txt      the n_lines lines as encoded: cut to seq_len characters, UTF-8,
-                   one per line ("\\n" only ends a line), same order as ids.npy
-    vocab.json     the `Vocabulary` (Vocabulary.save)
+    lines.txt      the n_lines lines as encoded: cut to seq_len characters (or to
+                   the text of their first seq_len pieces), UTF-8, one per line
+                   ("\\n" only ends a line), same order as ids.npy
+    vocab.json     the `Vocabulary` or `SubwordVocabulary` (its ``save``)
     manifest.json  format, cache key, settings, source (kind, paths, fingerprint),
-                   per-file sizes and mtimes, n_lines, dtype, byte sizes, created
+                   per-file sizes and mtimes, n_lines, dtype, byte sizes, created,
+                   and how many invalid UTF-8 sequences were replaced (if any)
 
 The key is the SHA-256 of the source fingerprint (every file's path, size and
-mtime; for the demo, the Python version and a hash of its help text) and the
-settings (seq_len, max_lines, max_vocab) and `FORMAT_VERSION`.
+mtime; for the demo, the Python version and a hash of its help text), the
+settings (seq_len, max_lines, units, max_vocab or vocab_size, errors) and
+`FORMAT_VERSION`, so a cache written by an older version or under other
+settings is never mistaken for the one asked for.
 
 Building takes two streaming passes, so memory does not grow with the corpus:
 
-1. read the source once: count the characters of every line cut to
-   ``seq_len`` (as the reference script counts its cut lines) and append the
-   cut lines to ``lines.txt``;
-2. build the vocabulary, create ``ids.npy`` of the known shape with
-   ``np.lib.format.open_memmap``, then stream ``lines.txt`` back in chunks of
-   `ENCODE_CHUNK_IDS` ids (8,192 lines at seq_len 32) through
-   `Vocabulary.encode_batch` and write the rows in order with plain writes.
+1. read the source once and append its lines, cut, to a file: for
+   characters, count the characters of every line cut to ``seq_len`` (as the
+   reference script counts its cut lines) and write ``lines.txt``; for
+   subword units, write ``raw.txt`` cut to what ``seq_len`` pieces can span;
+2. build the vocabulary (from the counts, or by training SentencePiece on a
+   bounded sample of ``raw.txt``), create ``ids.npy`` of the known shape with
+   ``np.lib.format.open_memmap``, then stream the pass-1 file back in chunks
+   of `ENCODE_CHUNK_IDS` ids (8,192 lines at seq_len 32) through the
+   vocabulary's ``encode_batch`` and write the rows in order with plain writes
+   (for pieces, also the decoded cut lines into ``lines.txt``).
 
 Peak memory is a few MB above the interpreter plus numpy whatever the
-corpus size (``benchmarks/bench_corpus.py`` measures it).
+corpus size; for subword units, add the SentencePiece trainer's bounded
+sample, about 0.9 GB (``benchmarks/bench_corpus.py`` and
+``benchmarks/bench_scale.py`` measure both).
 
 Everything is written into a temporary sibling folder (``.tmp-...``) that is
-renamed into place only when complete, so an error or a crash never leaves
-a folder that looks finished. Opening a cache checks the manifest (format,
-key), the vocabulary, the shape, dtype and byte size of ``ids.npy`` and the
-size of ``lines.txt``; a cache that fails any check is rebuilt, with a
-warning on the ``chargan.corpora`` logger.
+renamed into place only when complete, so an error, a full disk or a crash
+never leaves a folder that looks finished. Opening a cache checks the
+manifest (format, key), the vocabulary, the shape, dtype and byte size of
+``ids.npy`` and the size of ``lines.txt``; a cache that fails any check is
+rebuilt, with a warning on the ``chargan.corpora`` logger naming the reason.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -58,13 +68,15 @@ from chargan.corpora.errors import CorpusError
 from chargan.corpora.locations import CACHE_ENV
 from chargan.corpora.sources import CorpusSource, digest
 from chargan.errors import UserError
-from chargan.text.vocab import Vocabulary
+from chargan.text.subword import MAX_PIECE_CHARS, AnyVocabulary, SubwordVocabulary, load_vocabulary
+from chargan.text.vocab import Vocabulary, VocabularyError
 
 log = logging.getLogger("chargan.corpora")
 
 FORMAT = "chargan.corpus/1"
-#: Bump when the cache layout or the encoding rules change.
-FORMAT_VERSION = 1
+#: Bump when the cache layout or the encoding rules change. Version 2: units
+#: (characters or subword pieces) and the UTF-8 error policy in the settings.
+FORMAT_VERSION = 2
 #: Ids encoded per `Vocabulary.encode_batch` call (lines = this // seq_len), so
 #: a chunk and its temporaries (int64 indices inside the lookup) stay a few MB
 #: whatever seq_len is. Bigger chunks are no faster.
@@ -76,6 +88,8 @@ IDS_FILE = "ids.npy"
 LINES_FILE = "lines.txt"
 VOCAB_FILE = "vocab.json"
 MANIFEST_FILE = "manifest.json"
+#: Pass-1 lines of a subword build (cut to what seq_len pieces can span); deleted after encoding.
+RAW_FILE = "raw.txt"
 
 #: Seconds before a progress bar appears: small corpora never draw one.
 PROGRESS_DELAY = 1.0
@@ -96,7 +110,7 @@ class EncodedCorpus:
     """
 
     ids: np.ndarray
-    vocab: Vocabulary
+    vocab: AnyVocabulary
     name: str
     description: str
     source: dict
@@ -213,7 +227,7 @@ def _open_dir(path: Path, expect_key: str | None = None) -> EncodedCorpus:
     try:
         settings = manifest["settings"]
         n_lines, seq_len = int(manifest["n_lines"]), int(settings["seq_len"])
-        vocab = Vocabulary.load(path / VOCAB_FILE)
+        vocab = load_vocabulary(path / VOCAB_FILE)
         if len(vocab) != int(manifest["vocab_size"]):
             raise CacheInvalid("vocab.json does not match the manifest")
         ids_path = path / IDS_FILE
@@ -326,38 +340,14 @@ def build(
 def _encode_into(
     tmp: Path, source: CorpusSource, settings: dict, key: str, fingerprint_data: dict, *, progress: bool
 ) -> None:
-    seq_len, max_lines, max_vocab = settings["seq_len"], settings["max_lines"], settings["max_vocab"]
+    seq_len, max_lines, units = settings["seq_len"], settings["max_lines"], settings["units"]
     started = time.time()
-
-    # Pass 1: count characters of the cut lines, write the cut lines.
-    counts = np.zeros(_N_CODEPOINTS, dtype=np.int64)
-    n_lines = 0
-    bar = _bar(progress, f"reading {source.slug}", total=max_lines)
-    try:
-        with open(tmp / LINES_FILE, "wb") as out:
-            batches = source.batches()
-            try:
-                origin_shown = None
-                for origin, lines in batches:
-                    if origin != origin_shown:
-                        bar.set_postfix_str(origin, refresh=False)
-                        origin_shown = origin
-                    if max_lines is not None and n_lines + len(lines) > max_lines:
-                        lines = lines[: max_lines - n_lines]
-                    cut = [line[:seq_len] for line in lines]
-                    codepoints = np.frombuffer("".join(cut).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-                    if codepoints.size:
-                        binned = np.bincount(codepoints)
-                        counts[: binned.size] += binned
-                    out.write("\n".join(cut).encode("utf-8", "surrogatepass") + b"\n")
-                    n_lines += len(lines)
-                    bar.update(len(lines))
-                    if max_lines is not None and n_lines >= max_lines:
-                        break
-            finally:
-                batches.close()
-    finally:
-        bar.close()
+    subword = units == "subword"
+    # Characters are cut to seq_len at once; pieces are cut after encoding, so pass 1 keeps
+    # every character seq_len pieces could span.
+    cut_chars = seq_len * MAX_PIECE_CHARS if subword else seq_len
+    first_pass = tmp / (RAW_FILE if subword else LINES_FILE)
+    counts, n_lines = _read_source(source, first_pass, cut_chars, max_lines, count_chars=not subword, progress=progress)
     if n_lines == 0:
         raise source.empty_error()
     if source.fingerprint_data() != fingerprint_data:
@@ -365,11 +355,15 @@ def _encode_into(
             f"corpus {source.name} changed while it was being read",
             hint="wait until its files are complete, then run again",
         )
-    nonzero = np.flatnonzero(counts)
-    vocab = Vocabulary.build(Counter({chr(c): int(counts[c]) for c in nonzero.tolist()}), max_vocab)
+    vocab: AnyVocabulary
+    if subword:
+        vocab = _train_subword(first_pass, settings["vocab_size"], source, progress=progress)
+    else:
+        nonzero = np.flatnonzero(counts)
+        vocab = Vocabulary.build(Counter({chr(c): int(counts[c]) for c in nonzero.tolist()}), settings["max_vocab"])
     del counts
 
-    # Pass 2: encode the cut lines into ids.npy.
+    # Pass 2: encode the pass-1 lines into ids.npy (and, for pieces, write the cut lines).
     ids_bytes = n_lines * seq_len * vocab.dtype.itemsize
     free = shutil.disk_usage(tmp).free
     if free < ids_bytes + (1 << 20):
@@ -386,28 +380,36 @@ def _encode_into(
     del ids
     row = 0
     bar = _bar(progress, f"encoding {source.slug}", total=n_lines)
+    lines_out = open(tmp / LINES_FILE, "wb") if subword else None  # noqa: SIM115 - closed below
     try:
         with open(tmp / IDS_FILE, "r+b") as out:
             out.seek(header_bytes)
             chunk_lines = max(1, ENCODE_CHUNK_IDS // seq_len)
-            pending: list[str] = []
-            for lines in iter_lines_file(tmp / LINES_FILE):
-                pending.extend(lines)
-                while len(pending) >= chunk_lines:
-                    chunk, pending = pending[:chunk_lines], pending[chunk_lines:]
-                    out.write(vocab.encode_batch(chunk, seq_len).tobytes())
-                    row += len(chunk)
-                    bar.update(len(chunk))
-            if pending:
-                out.write(vocab.encode_batch(pending, seq_len).tobytes())
-                row += len(pending)
-                bar.update(len(pending))
+            # Pieces are encoded by SentencePiece's C++ threads (one per core); characters
+            # by one vectorized lookup, already faster than the disk.
+            encode = partial(vocab.encode_batch, threads=_threads()) if subword else vocab.encode_batch
+            for chunk in _rechunk(iter_lines_file(first_pass), chunk_lines * (8 if subword else 1)):
+                encoded = encode(chunk, seq_len)
+                out.write(encoded.tobytes())
+                if lines_out is not None:
+                    lines_out.write("\n".join(vocab.decode_batch(encoded)).encode("utf-8", "surrogatepass") + b"\n")
+                row += len(chunk)
+                bar.update(len(chunk))
     finally:
         bar.close()
-    if row != n_lines:  # pragma: no cover - lines.txt is our own file
+        if lines_out is not None:
+            lines_out.close()
+    if row != n_lines:  # pragma: no cover - the pass-1 file is our own
         raise RuntimeError(f"encoded {row} lines, expected {n_lines}")
+    if subword:
+        first_pass.unlink()
 
     vocab.save(tmp / VOCAB_FILE)
+    report = getattr(source, "report", None)
+    replaced = report.to_json() if report is not None and report.replaced else None
+    if replaced:
+        log.warning("%s: %d invalid UTF-8 sequences in %d lines were read as U+FFFD (--errors replace); first: %s",
+                    source.name, replaced["replaced"], replaced["lines"], replaced["first"])
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -420,8 +422,10 @@ def _encode_into(
         "settings": settings,
         "n_lines": n_lines,
         "seq_len": seq_len,
+        "units": units,
         "dtype": vocab.dtype.name,
         "vocab_size": len(vocab),
+        "replaced_utf8": replaced,
         "ids_bytes": (tmp / IDS_FILE).stat().st_size,
         "lines_bytes": (tmp / LINES_FILE).stat().st_size,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -429,6 +433,74 @@ def _encode_into(
     }
     # The manifest is written last: a folder without one is never opened.
     (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def _read_source(
+    source: CorpusSource, path: Path, cut_chars: int, max_lines: int | None, *, count_chars: bool, progress: bool
+) -> tuple[np.ndarray | None, int]:
+    """Pass 1: stream the source once, write its lines cut to ``cut_chars`` to ``path``.
+
+    Returns the codepoint counts of the cut lines (when ``count_chars``; as
+    the reference script counts its cut lines) and the number of lines.
+    """
+    counts = np.zeros(_N_CODEPOINTS, dtype=np.int64) if count_chars else None
+    n_lines = 0
+    bar = _bar(progress, f"reading {source.slug}", total=max_lines)
+    try:
+        with open(path, "wb") as out:
+            batches = source.batches()
+            try:
+                origin_shown = None
+                for origin, lines in batches:
+                    if origin != origin_shown:
+                        bar.set_postfix_str(origin, refresh=False)
+                        origin_shown = origin
+                    if max_lines is not None and n_lines + len(lines) > max_lines:
+                        lines = lines[: max_lines - n_lines]
+                    cut = [line[:cut_chars] for line in lines]
+                    if counts is not None:
+                        codepoints = np.frombuffer("".join(cut).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+                        if codepoints.size:
+                            binned = np.bincount(codepoints)
+                            counts[: binned.size] += binned
+                    out.write("\n".join(cut).encode("utf-8", "surrogatepass") + b"\n")
+                    n_lines += len(lines)
+                    bar.update(len(lines))
+                    if max_lines is not None and n_lines >= max_lines:
+                        break
+            finally:
+                batches.close()
+    finally:
+        bar.close()
+    return counts, n_lines
+
+
+def _train_subword(path: Path, vocab_size: int, source: CorpusSource, *, progress: bool) -> SubwordVocabulary:
+    """A SentencePiece model trained on the pass-1 lines (a bounded random sample of them)."""
+    if progress:
+        print(f"training a {vocab_size}-piece SentencePiece model on {source.slug} ...", file=sys.stderr)
+    lines = (line for batch in iter_lines_file(path) for line in batch)
+    try:
+        return SubwordVocabulary.train(lines, vocab_size, threads=_threads())
+    except VocabularyError as exc:
+        raise CorpusError(f"corpus {source.name}: {exc.message}",
+                          hint="choose another --vocab-size (a small corpus supports only a small one)") from None
+
+
+def _threads() -> int:
+    return max(1, min(16, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def _rechunk(batches: Iterator[list[str]], size: int) -> Iterator[list[str]]:
+    """Regroup a stream of line lists into lists of ``size`` lines (the last one shorter)."""
+    pending: list[str] = []
+    for lines in batches:
+        pending.extend(lines)
+        while len(pending) >= size:
+            yield pending[:size]
+            pending = pending[size:]
+    if pending:
+        yield pending
 
 
 def _install(tmp: Path, final: Path) -> None:

@@ -6,20 +6,28 @@ order: each line is one sentence with its trailing newline (``\\n`` or
 batch holds about `BLOCK_BYTES` of text, so memory does not grow with the
 corpus (or with line count: lines are never all held as Python objects).
 
-Files are read as bytes and decoded as strict UTF-8 a block at a time; a
-decoding failure or a NUL byte becomes a `CorpusFormatError` naming the file,
-the line number and the byte offset. Only ``\\n`` ends a line (a stray ``\\r``
-or U+2028 inside a line stays part of it), the same rule the cache uses when
-it writes and re-reads lines.
+Files are read as bytes (gzip-compressed files are recognised by their magic
+bytes and decompressed on the fly) and decoded as UTF-8 a block at a time.
+The ``errors`` policy decides what an invalid UTF-8 sequence does: ``strict``
+(the default) raises a `CorpusFormatError` naming the file, the line number
+and the byte offset; ``replace`` decodes it as U+FFFD and counts it in a
+`DecodeReport`, so the cache can say how many bytes were replaced and where
+the first one was. A NUL byte is always an error (binary data, not text).
+Only ``\\n`` ends a line (a stray ``\\r`` or U+2028 inside a line stays part of
+it), the same rule the cache uses when it writes and re-reads lines.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from chargan.corpora.errors import CorpusError, CorpusFormatError
 
@@ -28,10 +36,28 @@ BLOCK_BYTES = 256 << 10
 #: A "line" longer than this is not one sentence of text.
 MAX_LINE_BYTES = 64 << 20
 
-_UTF8_HINT = (
+#: What an invalid UTF-8 sequence does: raise (``strict``) or become U+FFFD (``replace``).
+ERROR_POLICIES = ("strict", "replace")
+_GZIP_MAGIC = b"\x1f\x8b"
+_REPLACEMENT_BYTES = "\ufffd".encode()
+
+_TEXT_HINT = (
     "chargan reads UTF-8 text, one sentence per line; convert the file "
     "(e.g. `iconv -f latin1 -t utf-8 IN > OUT`) or remove the non-text data"
 )
+_UTF8_HINT = _TEXT_HINT + ", or pass --errors replace to read invalid bytes as U+FFFD"
+
+
+@dataclass
+class DecodeReport:
+    """Invalid UTF-8 met under the ``replace`` policy: how much, and the first place."""
+
+    replaced: int = 0  # invalid byte sequences decoded as U+FFFD
+    lines: int = 0  # lines holding at least one of them
+    first: str | None = None  # "file, line N (byte offset M)"
+
+    def to_json(self) -> dict:
+        return {"replaced": self.replaced, "lines": self.lines, "first": self.first}
 
 
 def file_entry(path: Path) -> dict:
@@ -45,29 +71,47 @@ def digest(data: object) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def read_line_batches(path: Path, *, skip_blank: bool = True, block_bytes: int | None = None) -> Iterator[list[str]]:
-    """Stream a UTF-8 text file as lists of lines (see the module docstring).
-
-    A UTF-8 byte-order mark at the start of the file is dropped.
-    """
-    block_bytes = block_bytes or BLOCK_BYTES
+def _open_text_file(path: Path) -> tuple[BinaryIO, bool]:
+    """``path`` opened for binary reading, gunzipped on the fly when it is gzip data."""
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed in the finally below
+        f = open(path, "rb")  # noqa: SIM115 - the caller closes it
+        if f.read(2) == _GZIP_MAGIC:
+            f.seek(0)
+            return gzip.GzipFile(fileobj=f, mode="rb"), True
+        f.seek(0)
+        return f, False
     except OSError as exc:
         raise CorpusError(
             f"cannot open {path}: {exc.strerror or exc}", hint="check the path and its permissions"
         ) from None
+
+
+def read_line_batches(
+    path: Path,
+    *,
+    skip_blank: bool = True,
+    block_bytes: int | None = None,
+    errors: str = "strict",
+    report: DecodeReport | None = None,
+) -> Iterator[list[str]]:
+    """Stream a UTF-8 text file (plain or gzip) as lists of lines (see the module docstring).
+
+    A UTF-8 byte-order mark at the start of the file is dropped. ``errors`` is
+    one of `ERROR_POLICIES`; under ``replace``, ``report`` collects what was replaced.
+    """
+    if errors not in ERROR_POLICIES:
+        raise CorpusError(f"errors must be one of {', '.join(ERROR_POLICIES)}, got {errors!r}")
+    block_bytes = block_bytes or BLOCK_BYTES
+    f, compressed = _open_text_file(path)
+    where = "of the decompressed text" if compressed else "of the file"
     try:
         partial: list[bytes] = []  # pieces of a line whose end has not been read yet
         partial_len = 0
-        offset = 0  # byte offset in the file of the next chunk
+        offset = 0  # byte offset in the (decompressed) file of the next chunk
         lines_before = 0  # physical lines before the next chunk
         first = True
         while True:
-            try:
-                block = f.read(block_bytes)
-            except OSError as exc:
-                raise CorpusError(f"cannot read {path}: {exc.strerror or exc}") from None
+            block = _read_block(f, path, block_bytes, compressed)
             if block:
                 cut = block.rfind(b"\n") + 1
                 if cut == 0:  # no line ends in this block
@@ -76,8 +120,9 @@ def read_line_batches(path: Path, *, skip_blank: bool = True, block_bytes: int |
                     if partial_len > MAX_LINE_BYTES:
                         raise CorpusFormatError(
                             f"{path.name}: line {lines_before + 1} is longer than {MAX_LINE_BYTES >> 20} MiB "
-                            f"(from byte offset {offset}); this is not one-sentence-per-line text; file: {path}",
-                            hint=_UTF8_HINT,
+                            f"(from byte offset {offset} {where}); this is not one-sentence-per-line text; "
+                            f"file: {path}",
+                            hint=_TEXT_HINT,
                         )
                     continue
                 chunk = b"".join([*partial, block[:cut]]) if partial else block[:cut]
@@ -88,7 +133,7 @@ def read_line_batches(path: Path, *, skip_blank: bool = True, block_bytes: int |
                     return
                 chunk = b"".join(partial)
                 partial, partial_len = [], 0
-            text = _decode(chunk, path, offset, lines_before)
+            text = _decode(chunk, path, offset, lines_before, where, errors, report)
             if first:
                 first = False
                 if text.startswith("\ufeff"):
@@ -108,29 +153,72 @@ def read_line_batches(path: Path, *, skip_blank: bool = True, block_bytes: int |
         f.close()
 
 
-def _decode(chunk: bytes, path: Path, offset: int, lines_before: int) -> str:
+def _read_block(f: BinaryIO, path: Path, block_bytes: int, compressed: bool) -> bytes:
+    try:
+        return f.read(block_bytes)
+    except OSError as exc:
+        if compressed and isinstance(exc, gzip.BadGzipFile):
+            raise CorpusFormatError(f"{path} is not a valid gzip file: {exc}",
+                                    hint="download or compress it again") from None
+        raise CorpusError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (EOFError, zlib.error) as exc:
+        raise CorpusFormatError(
+            f"{path} is a damaged gzip file ({exc or 'it ends before the end of its compressed data'})",
+            hint="the file is truncated or corrupt; download or compress it again",
+        ) from None
+
+
+def _decode(
+    chunk: bytes, path: Path, offset: int, lines_before: int, where: str,
+    errors: str = "strict", report: DecodeReport | None = None,
+) -> str:
     try:
         text = chunk.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = lines_before + chunk.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (chunk.rfind(b"\n", 0, exc.start) + 1)
-        bad = chunk[exc.start : min(exc.end, exc.start + 4)]
-        raise CorpusFormatError(
-            f"{path.name}: line {line} is not valid UTF-8 (byte {bad!r} at byte offset {offset + exc.start} "
-            f"of the file, byte {column} of the line: {exc.reason}); file: {path}",
-            hint=_UTF8_HINT,
-        ) from None
+        if errors == "replace":
+            text = chunk.decode("utf-8", "replace")
+            if report is not None:
+                _count_replacements(text, chunk, report, f"{path}, line {line} (byte offset {offset + exc.start} {where})")
+        else:
+            column = exc.start - (chunk.rfind(b"\n", 0, exc.start) + 1)
+            bad = chunk[exc.start : min(exc.end, exc.start + 4)]
+            raise CorpusFormatError(
+                f"{path.name}: line {line} is not valid UTF-8 (byte {bad!r} at byte offset {offset + exc.start} "
+                f"{where}, byte {column} of the line: {exc.reason}); file: {path}",
+                hint=_UTF8_HINT,
+            ) from None
     nul = text.find("\0")
     if nul >= 0:
         head = text[:nul]
         line = lines_before + head.count("\n") + 1
-        byte = offset + len(head.encode("utf-8"))
+        byte = offset + len(head.encode("utf-8", "surrogatepass"))
         raise CorpusFormatError(
-            f"{path.name}: line {line} holds a NUL byte (byte offset {byte}); "
+            f"{path.name}: line {line} holds a NUL byte (byte offset {byte} {where}); "
             f"this looks like a binary file, not text; file: {path}",
-            hint=_UTF8_HINT,
+            hint=_TEXT_HINT,
         )
     return text
+
+
+def _count_replacements(text: str, chunk: bytes, report: DecodeReport, first: str) -> None:
+    """Add the U+FFFD the decoder made (not those the text already held) to ``report``."""
+    made = text.count("\ufffd") - chunk.count(_REPLACEMENT_BYTES)
+    if made <= 0:
+        return
+    report.replaced += made
+    # Lines whose raw bytes do not decode on their own held an invalid sequence.
+    report.lines += sum(1 for raw in chunk.split(b"\n") if not _is_utf8(raw))
+    if report.first is None:
+        report.first = first
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class CorpusSource(ABC):
@@ -192,8 +280,10 @@ class CorpusSource(ABC):
 class FileSource(CorpusSource):
     """A corpus made of text files read one after another."""
 
-    def __init__(self, files: list[Path]) -> None:
+    def __init__(self, files: list[Path], errors: str = "strict") -> None:
         self.files = files
+        self.errors = errors
+        self.report = DecodeReport()
 
     def paths(self) -> list[Path]:
         return list(self.files)
@@ -212,7 +302,7 @@ class FileSource(CorpusSource):
         for path in self.files:
             origin = path.name
             empty = True
-            for lines in read_line_batches(path):
+            for lines in read_line_batches(path, errors=self.errors, report=self.report):
                 empty = False
                 yield origin, lines
             if empty:

@@ -1,14 +1,17 @@
-"""Local corpora: one UTF-8 text file, or a folder of ``*.txt`` files.
+"""Local corpora: one text file, a folder of text files, or a glob pattern.
 
-A folder contributes its ``*.txt`` files (not sub-folders), sorted by name and
-read one after another. Every file is UTF-8, one sentence per line; blank
-lines are skipped. A file with no text line is an error when it is the whole
-corpus; inside a folder it is skipped, and a folder with no text line at all
-is an error.
+A folder contributes its ``*.txt`` and ``*.gz`` files (not sub-folders); a
+glob (``data/*.txt.gz``, ``shards/**/part-*``) contributes the regular files
+it matches. Either way the files are sorted by path and read one after
+another. Every file is UTF-8 (plain, or gzip-compressed: recognised by its
+magic bytes), one sentence per line; blank lines are skipped. A file with no
+text line is an error when it is the whole corpus; among several it is
+skipped, and several files with no text line at all are an error.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -17,9 +20,13 @@ from chargan.corpora.errors import CorpusFormatError, CorpusNotFoundError
 from chargan.corpora.sources import FileSource, safe_slug
 
 SPEC_HINT = (
-    "a corpus is 'demo' (built in), 'billion_word', or the path of a UTF-8 text file "
-    "(one sentence per line) or of a folder of *.txt files"
+    "a corpus is 'demo' (built in), 'billion_word', 'hf:<dataset>[:<config>]', or the path of a "
+    "UTF-8 text file (one sentence per line; plain or gzip), of a folder of *.txt / *.gz files, "
+    "or a glob pattern such as 'data/*.txt.gz' (quote it)"
 )
+#: File names a folder contributes.
+FOLDER_SUFFIXES = (".txt", ".gz")
+_GLOB_CHARS = frozenset("*?[")
 
 
 class TextFileSource(FileSource):
@@ -27,8 +34,8 @@ class TextFileSource(FileSource):
 
     kind = "text_file"
 
-    def __init__(self, path: Path) -> None:
-        super().__init__([path])
+    def __init__(self, path: Path, errors: str = "strict") -> None:
+        super().__init__([path], errors)
         self.path = self.root = path
         self.name = str(path)
         self.slug = safe_slug(path.stem or path.name)
@@ -45,12 +52,12 @@ class TextFileSource(FileSource):
 
 
 class TextFolderSource(FileSource):
-    """The ``*.txt`` files of a folder, sorted by name."""
+    """The ``*.txt`` and ``*.gz`` files of a folder, sorted by name."""
 
     kind = "text_folder"
 
-    def __init__(self, folder: Path, files: list[Path]) -> None:
-        super().__init__(files)
+    def __init__(self, folder: Path, files: list[Path], errors: str = "strict") -> None:
+        super().__init__(files, errors)
         self.folder = self.root = folder
         self.name = str(folder)
         self.slug = safe_slug(folder.name)
@@ -58,30 +65,73 @@ class TextFolderSource(FileSource):
 
     def empty_error(self) -> CorpusFormatError:
         return CorpusFormatError(
-            f"corpus folder {self.folder} holds no text lines (its *.txt files are empty or only blank lines)",
+            f"corpus folder {self.folder} holds no text lines (its text files are empty or only blank lines)",
             hint="give UTF-8 text files with one sentence per line",
         )
 
     def describe(self, n_lines: int, limited: bool = False) -> str:
         n = len(self.files)
-        return f"text folder {self.folder} ({n} *.txt file{'s' * (n != 1)}, {'first ' * limited}{n_lines:,} lines)"
+        return f"text folder {self.folder} ({n} text file{'s' * (n != 1)}, {'first ' * limited}{n_lines:,} lines)"
 
 
-def text_source(spec: str | os.PathLike[str]) -> TextFileSource | TextFolderSource:
-    """The source for a local path, or a `CorpusNotFoundError` saying what is wrong."""
+class TextGlobSource(FileSource):
+    """The regular files a glob pattern matches, sorted by path."""
+
+    kind = "text_glob"
+
+    def __init__(self, pattern: str, files: list[Path], errors: str = "strict") -> None:
+        super().__init__(files, errors)
+        self.pattern = pattern
+        self.root = None
+        self.name = pattern
+        self.slug = safe_slug(Path(pattern).name.replace("*", "all"))
+        self.identity = f"glob:{pattern}"
+
+    def fingerprint_data(self) -> dict:
+        # The matched set is part of the corpus: a new file matching the pattern changes it.
+        return {**super().fingerprint_data(), "pattern": self.pattern}
+
+    def empty_error(self) -> CorpusFormatError:
+        return CorpusFormatError(
+            f"the {len(self.files)} files matching {self.pattern!r} hold no text lines",
+            hint="give UTF-8 text files with one sentence per line",
+        )
+
+    def describe(self, n_lines: int, limited: bool = False) -> str:
+        n = len(self.files)
+        return f"files matching {self.pattern} ({n} file{'s' * (n != 1)}, {'first ' * limited}{n_lines:,} lines)"
+
+
+def _glob_source(spec: str, errors: str) -> TextGlobSource:
+    pattern = str(Path(spec).expanduser().absolute())
+    files = sorted({Path(p).resolve() for p in glob.glob(pattern, recursive=True) if Path(p).is_file()})
+    if not files:
+        raise CorpusNotFoundError(f"no files match the corpus pattern {spec!r} (looked for {pattern})", hint=SPEC_HINT)
+    return TextGlobSource(pattern, files, errors)
+
+
+def text_source(
+    spec: str | os.PathLike[str], errors: str = "strict"
+) -> TextFileSource | TextFolderSource | TextGlobSource:
+    """The source for a local path or glob, or a `CorpusNotFoundError` saying what is wrong.
+
+    ``errors`` is the policy for invalid UTF-8 (see `chargan.corpora.sources`).
+    """
     given = Path(spec).expanduser()
     path = given.resolve()
+    if not path.exists() and isinstance(spec, str) and _GLOB_CHARS & set(spec):
+        return _glob_source(spec, errors)
     if not path.exists():
         raise CorpusNotFoundError(
             f"corpus {str(spec)!r} not found: no file or folder at {path}",
             hint=SPEC_HINT,
         )
     if path.is_file():
-        return TextFileSource(path)
+        return TextFileSource(path, errors)
     if not path.is_dir():
         raise CorpusFormatError(f"corpus path {path} is neither a regular file nor a folder", hint=SPEC_HINT)
     try:
-        files = sorted((p for p in path.iterdir() if p.suffix == ".txt" and p.is_file()), key=lambda p: p.name)
+        files = sorted((p for p in path.iterdir() if p.suffix in FOLDER_SUFFIXES and p.is_file()), key=lambda p: p.name)
     except OSError as exc:
         raise CorpusNotFoundError(f"cannot list corpus folder {path}: {exc.strerror or exc}") from None
     if not files:
@@ -90,9 +140,10 @@ def text_source(spec: str | os.PathLike[str]) -> TextFileSource | TextFolderSour
                 f"this looks like the One Billion Word benchmark: use the corpus 'billion_word' with --data-dir {path}"
             )
         else:
-            hint = "sub-folders are not searched; put the text in *.txt files there, or pass a file's path directly"
-        raise CorpusNotFoundError(f"corpus folder {path} holds no *.txt files", hint=hint)
-    return TextFolderSource(path, files)
+            hint = ("sub-folders are not searched; put the text in *.txt files there, pass a file's path directly, "
+                    "or give a glob pattern such as 'FOLDER/**/*.txt'")
+        raise CorpusNotFoundError(f"corpus folder {path} holds no *.txt or *.gz files", hint=hint)
+    return TextFolderSource(path, files, errors)
 
 
 def read_text_lines(spec: str | os.PathLike[str]) -> list[str]:

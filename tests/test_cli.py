@@ -170,7 +170,7 @@ def test_data_prepare_then_info_lists_the_cache(tmp_path: Path, fresh_cache_dir:
     assert code == 0, out
     assert "2 lines x 16" in out and str(fresh_cache_dir) in out
     code, out = invoke("data", "info")
-    assert code == 0 and "2 lines, seq_len 16" in out and "tiny" in out
+    assert code == 0 and "2 lines x 16 chars" in out and "tiny" in out and "billion_word: not here" in out
 
 
 def test_sample_before_any_checkpoint_is_a_clear_error(tmp_path: Path) -> None:

@@ -51,8 +51,8 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 
 
 # ----------------------------------------------------------------------------- layering
-def test_corpora_imports_only_vocab_and_errors_from_chargan():
-    allowed = {"chargan.text.vocab", "chargan.errors"}
+def test_corpora_imports_only_vocabularies_and_errors_from_chargan():
+    allowed = {"chargan.text.vocab", "chargan.text.subword", "chargan.errors"}
     for path in CORPORA_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module:
@@ -285,7 +285,7 @@ def test_folder_of_txt_files_in_name_order(tmp_path):
     corpus = load_corpus(folder, progress=False)
     assert list(corpus.lines()) == ["alpha one", "bravo one", "bravo two"]
     assert corpus.source["kind"] == "text_folder"
-    assert "3 *.txt files" in corpus.description
+    assert "3 text files" in corpus.description
 
 
 def test_missing_path_and_empty_inputs(tmp_path):
@@ -299,7 +299,7 @@ def test_missing_path_and_empty_inputs(tmp_path):
     with pytest.raises(UserError, match="no text lines"):
         load_corpus(tmp_path / "blank.txt", progress=False)
     (tmp_path / "dir").mkdir()
-    with pytest.raises(UserError, match=r"no \*\.txt files"):
+    with pytest.raises(UserError, match=r"no \*\.txt or \*\.gz files"):
         load_corpus(tmp_path / "dir", progress=False)
     (tmp_path / "dir" / "e.txt").write_bytes(b"\n")
     with pytest.raises(UserError, match="no text lines"):
@@ -330,7 +330,7 @@ def test_binary_file_is_refused(tmp_path, fresh_cache_dir):
         load_corpus(path, progress=False)
     nul = tmp_path / "nul.txt"
     nul.write_bytes(b"ok line\nbad\x00line\n")
-    with pytest.raises(UserError, match=r"line 2 holds a NUL byte \(byte offset 11\)"):
+    with pytest.raises(UserError, match=r"line 2 holds a NUL byte \(byte offset 11 of the file\)"):
         load_corpus(nul, progress=False)
     assert corpora_entries(fresh_cache_dir) == []
 
@@ -385,7 +385,8 @@ def test_settings_get_their_own_cache(tmp_path, fresh_cache_dir):
     assert len({a.cache_path, b.cache_path, c.cache_path}) == 3
     assert b.seq_len == 16 and c.n_lines == 2
     manifest = json.loads(a.manifest_path.read_text())
-    assert manifest["settings"] == {"seq_len": 8, "max_lines": None, "max_vocab": 2048}
+    assert manifest["settings"] == {"seq_len": 8, "max_lines": None, "units": "char", "max_vocab": 2048,
+                                    "vocab_size": None, "errors": "strict"}
     assert manifest["n_lines"] == 3 and manifest["format_version"] == cache_mod.FORMAT_VERSION
 
 

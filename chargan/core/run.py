@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from chargan.core.atomic import atomic_write_json, atomic_write_text
+from chargan.core.checkpoint import checkpoint_iteration, latest_checkpoint
 from chargan.errors import UserError
 
 CONFIG_FILE = "config.json"
@@ -130,3 +131,45 @@ def latest_run(runs_root: str | Path = "runs") -> Path:
             hint="train one with `chargan train`, or pass --run DIR",
         )
     return max(runs, key=lambda p: max(p.stat().st_mtime, (p / METRICS_FILE).stat().st_mtime if (p / METRICS_FILE).exists() else 0))
+
+
+def open_run(
+    run_dir: str | Path | None,
+    *,
+    runs_root: str | Path,
+    prefix: str,
+    resume: bool,
+    saved_guard: Callable[[Path], dict[str, Any]],
+    guard: dict[str, Any],
+    iterations: int,
+) -> RunDirectory:
+    """The run directory of a training call, checked before any expensive work.
+
+    A new run goes to ``run_dir`` (which must be absent or an empty folder) or
+    to a fresh ``<runs_root>/<prefix>-<time>``. With ``resume``, ``run_dir``
+    must hold a run whose saved settings (``saved_guard(root)``) equal
+    ``guard`` and whose newest checkpoint is short of ``iterations``.
+    """
+    run = RunDirectory(run_dir if run_dir is not None else new_run_path(runs_root, prefix))
+    if not resume:
+        if run.exists():
+            raise UserError(f"run directory {run.root} already holds a run",
+                            hint="add --resume to continue it, or choose another --run")
+        if run.root.exists() and (not run.root.is_dir() or any(run.root.iterdir())):
+            raise UserError(f"{run.root} exists and is not an empty folder", hint="choose a new --run directory")
+        return run
+    if not run.exists():
+        raise UserError(f"cannot resume: {run.root} is not a chargan run", hint="start it without --resume first")
+    saved = saved_guard(run.root)
+    if saved != guard:
+        from chargan.core.trainer import describe_difference
+
+        raise UserError(
+            f"run {run.root} was trained with other settings: {describe_difference(saved, guard)}",
+            hint="resume without changing the model, data, optimizer or evaluation settings, or start a new --run",
+        )
+    done = latest_checkpoint(run.checkpoints_dir)
+    if done is not None and checkpoint_iteration(done) >= iterations:
+        raise UserError(f"run {run.root} is already at iteration {checkpoint_iteration(done)} of {iterations}",
+                        hint="pass a larger --iterations to train it further")
+    return run

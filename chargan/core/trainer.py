@@ -129,7 +129,8 @@ class Trainer:
         self.progress = progress
         self.echo = echo
         self.objective = get_objective(config.objective)
-        self.generator_optimizer = _optimizer(config, generator)
+        # A generator without trainable parameters (e.g. data plus noise) is held fixed: no optimizer.
+        self.generator_optimizer = _optimizer(config, generator) if _trainable(generator) else None
         self.critic_optimizer = _optimizer(config, critic)
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
         self.iteration = 0
@@ -170,7 +171,10 @@ class Trainer:
         return {"wasserstein": -loss.detach(), "gradient_penalty": penalty.detach(), "grad_norm": grad_norm}
 
     def generator_step(self) -> Tensor:
-        """One generator update; returns the detached generator loss."""
+        """One generator update (just the loss, for a fixed generator); returns the detached loss."""
+        if self.generator_optimizer is None:
+            with torch.no_grad():
+                return self.objective.generator_loss(self.critic(self.generator(self.noise(self.config.batch_size))))
         self.critic.requires_grad_(False)  # no critic weight gradients needed here
         try:
             loss = self.objective.generator_loss(self.critic(self.generator(self.noise(self.config.batch_size))))
@@ -260,7 +264,7 @@ class Trainer:
     # -------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
         return {
-            "generator_optimizer": self.generator_optimizer.state_dict(),
+            "generator_optimizer": None if self.generator_optimizer is None else self.generator_optimizer.state_dict(),
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "rng": self.rng.get_state(),
         }
@@ -295,9 +299,11 @@ class Trainer:
                 hint="resume without changing the model or optimizer settings, or start a new run with --run",
             )
         try:
-            self.generator.load_state_dict(ckpt.weights["generator"])
+            # A module without parameters or buffers has no entries in the weights file.
+            self.generator.load_state_dict(ckpt.weights.get("generator", {}))
             self.critic.load_state_dict(ckpt.weights["critic"])
-            self.generator_optimizer.load_state_dict(ckpt.state["generator_optimizer"])
+            if self.generator_optimizer is not None:
+                self.generator_optimizer.load_state_dict(ckpt.state["generator_optimizer"])
             self.critic_optimizer.load_state_dict(ckpt.state["critic_optimizer"])
             self.data.load_state_dict(ckpt.meta["data"])
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
@@ -314,6 +320,10 @@ class Trainer:
         self.seconds = float(ckpt.meta.get("seconds", 0.0))
         self.run.truncate_metrics(self.iteration)
         return True
+
+
+def _trainable(module: nn.Module) -> bool:
+    return any(p.requires_grad for p in module.parameters())
 
 
 def _optimizer(config: TrainConfig, module: nn.Module) -> torch.optim.Optimizer:

@@ -6,10 +6,10 @@ reference ``gan_language.py``'s). Presets are small overlays on the defaults.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from chargan.core.sections import build_section, check_sections, flat_names, with_flat_overrides
 from chargan.core.trainer import TrainConfig
 from chargan.errors import UserError
 
@@ -39,18 +39,33 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which corpus, and how lines become rows of ids."""
+    """Which corpus, and how lines become rows of ids (see `chargan.corpora.load_corpus`)."""
 
-    corpus: str = "demo"  # "demo", "billion_word", or a path to a text file or folder
+    corpus: str = "demo"  # "demo", "billion_word", "hf:<dataset>[:<config>]", or a text file, folder or glob
     data_dir: str | None = None
     max_lines: int | None = 10_000_000  # the reference loads 10M lines
-    max_vocab: int = 2048  # most frequent characters kept, padding and unknown included
+    units: str = "char"  # "char" (the paper) or "subword" (SentencePiece pieces)
+    max_vocab: int = 2048  # char units: most frequent characters kept, padding and unknown included
+    vocab_size: int = 8000  # subword units: SentencePiece vocabulary size, padding and unknown included
+    errors: str = "strict"  # invalid UTF-8 in text files: "strict" (an error) or "replace" (U+FFFD)
+    source: str = "tarball"  # billion_word from the official "tarball" or the hub's parquet export ("hf")
+    split: str = "train"  # hf: corpora: the split read
+    text_column: str = "text"  # hf: corpora: the column holding the text
 
     def validate(self) -> None:
         if self.max_lines is not None and (not isinstance(self.max_lines, int) or self.max_lines < 1):
             raise UserError(f"max-lines must be a positive integer, got {self.max_lines!r}")
         if not isinstance(self.max_vocab, int) or self.max_vocab < 3:
             raise UserError(f"max-vocab must be at least 3 (padding, unknown, one character), got {self.max_vocab!r}")
+        if not isinstance(self.vocab_size, int) or not 3 <= self.vocab_size <= 1 << 16:
+            raise UserError(f"vocab-size must be an integer between 3 and 65536, got {self.vocab_size!r}")
+        choices = {"units": ("char", "subword"), "errors": ("strict", "replace"), "source": ("tarball", "hf")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise UserError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        for name in ("split", "text_column"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise UserError(f"{name.replace('_', '-')} must be a non-empty name, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -60,12 +75,15 @@ class EvalConfig:
     samples: int = 640  # 10 batches of 64, as the reference
     orders: tuple[int, ...] = (1, 2, 3, 4)  # character n-gram orders for JS
     seed: int = 1234  # fixed evaluation noise, so evaluations are comparable over time
+    chars: int = 32  # subword units: characters of decoded text scored per sample (the char model's seq_len)
 
     def validate(self) -> None:
         if not isinstance(self.samples, int) or self.samples < 1:
             raise UserError(f"eval samples must be a positive integer, got {self.samples!r}")
         if not self.orders or any(not isinstance(n, int) or not 1 <= n <= 4 for n in self.orders):
             raise UserError(f"n-gram orders must be integers in 1..4, got {self.orders!r}")
+        if not isinstance(self.chars, int) or self.chars < 1:
+            raise UserError(f"eval chars must be a positive integer, got {self.chars!r}")
 
 
 @dataclass(frozen=True)
@@ -91,15 +109,12 @@ class LanguageGANConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LanguageGANConfig:
         """Inverse of `to_dict`; unknown keys are an error, missing ones take defaults."""
-        if not isinstance(data, dict) or not all(isinstance(data.get(k, {}), dict) for k in ("model", "data", "train", "eval")):
-            raise UserError("config is not a chargan configuration (expected an object with model, data, train, eval)")
+        check_sections(data, "language-model")
         try:
-            parts = {
-                "model": _build(ModelConfig, data.get("model", {})),
-                "data": _build(DataConfig, data.get("data", {})),
-                "train": _build(TrainConfig, data.get("train", {})),
-                "eval": _build(EvalConfig, data.get("eval", {})),
-            }
+            parts = {"model": build_section(ModelConfig, data.get("model", {})),
+                     "data": build_section(DataConfig, data.get("data", {})),
+                     "train": build_section(TrainConfig, data.get("train", {})),
+                     "eval": build_section(EvalConfig, data.get("eval", {}))}
             return cls(preset=data.get("preset", "paper"), **parts)
         except (TypeError, ValueError) as exc:
             raise UserError(f"config does not match this version of chargan: {exc}") from None
@@ -109,16 +124,6 @@ class LanguageGANConfig:
         data = asdict(self.data)
         data.pop("data_dir")
         return {"model": asdict(self.model), "data": data, "train": self.train.guard(), "eval": asdict(self.eval)}
-
-
-def _build(cls: type, values: dict[str, Any]) -> Any:
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(values) - names
-    if unknown:
-        raise TypeError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
-    # JSON has no tuples: restore them where the default is one.
-    fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return cls(**fixed)
 
 
 def _preset(name: str, **overlays: Any) -> LanguageGANConfig:
@@ -154,29 +159,20 @@ def get_preset(name: str) -> LanguageGANConfig:
 
 
 # Flat names that more than one section has, or that differ from the field name.
-_ALIASES = {"seed": ("train", "seed"), "eval_seed": ("eval", "seed"), "eval_samples": ("eval", "samples")}
+_ALIASES = {"seed": ("train", "seed"), "eval_seed": ("eval", "seed"), "eval_samples": ("eval", "samples"),
+            "eval_chars": ("eval", "chars")}
 
 
 def with_overrides(config: LanguageGANConfig, **overrides: Any) -> LanguageGANConfig:
     """Apply flat overrides (``dim=128``, ``lr=2e-4``) to whichever section owns each name.
 
-    ``seed`` is the training seed; ``eval_seed`` and ``eval_samples`` reach the
-    evaluation section. ``None`` values are ignored, so unset command-line
-    flags pass straight through.
+    ``seed`` is the training seed; ``eval_seed``, ``eval_samples`` and
+    ``eval_chars`` reach the evaluation section. ``None`` values are ignored,
+    so unset command-line flags pass straight through.
     """
-    sections: dict[str, dict[str, Any]] = {name: {} for name in ("model", "data", "train", "eval")}
-    owners: dict[str, list[str]] = {}
-    for section in sections:
-        for f in dataclasses.fields(getattr(config, section)):
-            owners.setdefault(f.name, []).append(section)
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key in _ALIASES:
-            section, name = _ALIASES[key]
-        elif len(owners.get(key, [])) == 1:
-            section, name = owners[key][0], key
-        else:
-            raise ValueError(f"no unambiguous config field named {key!r}")
-        sections[section][name] = value
-    return replace(config, **{s: replace(getattr(config, s), **v) for s, v in sections.items() if v})
+    return with_flat_overrides(config, _ALIASES, "language-model", **overrides)
+
+
+def override_names() -> set[str]:
+    """The flat names `with_overrides` accepts."""
+    return flat_names(LanguageGANConfig(), _ALIASES)

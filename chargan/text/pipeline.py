@@ -11,24 +11,36 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from chargan.core.checkpoint import checkpoint_iteration, latest_checkpoint, load_checkpoint
+from chargan.core.checkpoint import latest_checkpoint, load_checkpoint
 from chargan.core.data import RowSampler
 from chargan.core.device import resolve_device
-from chargan.core.run import RunDirectory, new_run_path
+from chargan.core.run import RunDirectory, open_run
 from chargan.core.trainer import Trainer, TrainResult
 from chargan.errors import UserError
-from chargan.text.config import LanguageGANConfig, ModelConfig
-from chargan.text.evaluation import TextEvaluator, generate_ids, reference_stats
+from chargan.text.config import DataConfig, EvalConfig, LanguageGANConfig, ModelConfig
+from chargan.text.evaluation import (
+    CharProjection,
+    ReferenceStats,
+    TextEvaluator,
+    generate_ids,
+    reference_stats,
+    score_ids,
+    subword_reference,
+)
 from chargan.text.metrics import copy_rate, word_hit_rate, word_set
 from chargan.text.models import ConvCritic, ConvGenerator
-from chargan.text.ngrams import ngram_js, ngram_stats
-from chargan.text.vocab import Vocabulary, VocabularyError
+from chargan.text.ngrams import ngram_stats
+from chargan.text.subword import AnyVocabulary, SubwordVocabulary, load_vocabulary
+from chargan.text.vocab import VocabularyError
+
+if TYPE_CHECKING:
+    from chargan.corpora import EncodedCorpus
 
 VOCAB_FILE = "vocab.json"
 
@@ -77,22 +89,14 @@ def train_language_model(
     optimizer and evaluation settings; ``iterations``, the logging intervals,
     the device and ``data_dir`` may change).
     """
-    from chargan.corpora import load_corpus
-
     config = _absolute_paths(config.validate())
-    run = RunDirectory(run_dir if run_dir is not None else new_run_path(runs_root, _run_prefix(config)))
-    if resume:
-        _check_resumable(run, config)  # before any expensive work
-    elif run.exists():
-        raise UserError(f"run directory {run.root} already holds a run",
-                        hint="add --resume to continue it, or choose another --run")
-    elif run.root.exists() and (not run.root.is_dir() or any(run.root.iterdir())):
-        raise UserError(f"{run.root} exists and is not an empty folder", hint="choose a new --run directory")
+    run = open_run(run_dir, runs_root=runs_root, prefix=_run_prefix(config), resume=resume,
+                   saved_guard=lambda root: load_run_config(root).guard(), guard=config.guard(),
+                   iterations=config.train.iterations)
 
-    if config.data.corpus == "billion_word":
+    if config.data.corpus == "billion_word" and config.data.source == "tarball":
         _ensure_billion_word(config.data.data_dir, download, progress, echo)
-    corpus = load_corpus(config.data.corpus, data_dir=config.data.data_dir, seq_len=config.model.seq_len,
-                         max_lines=config.data.max_lines, max_vocab=config.data.max_vocab, progress=progress)
+    corpus = load_run_corpus(config.data, config.model.seq_len, progress=progress)
     vocab = corpus.vocab
     if resume:
         _check_same_vocabulary(run, vocab)
@@ -103,8 +107,8 @@ def train_language_model(
     torch.manual_seed(config.train.seed)
     generator, critic = build_models(config.model, len(vocab))
     sampler = RowSampler(corpus.ids, device, seed=config.train.seed, transform=partial(one_hot, vocab_size=len(vocab)))
-    reference = reference_stats(corpus.ids, len(vocab), config.eval, cache_dir=corpus.cache_path)
-    evaluator = TextEvaluator(reference, vocab, config.eval, run)
+    reference, projection = corpus_reference(corpus, config.eval)
+    evaluator = TextEvaluator(reference, vocab, config.eval, run, projection)
     trainer = Trainer(generator, critic, sampler, config.train, run=run, evaluate=evaluator,
                       guard=config.guard(), progress=progress, echo=_tqdm_echo() if progress else echo)
     resumed = resume and trainer.resume()
@@ -122,6 +126,26 @@ def train_language_model(
     return LanguageRun(run, config, result, reference.floor)
 
 
+def load_run_corpus(data: DataConfig, seq_len: int, progress: bool = True) -> EncodedCorpus:
+    """The encoded corpus a run's data settings name (from the cache when possible)."""
+    from chargan.corpora import load_corpus
+
+    return load_corpus(data.corpus, data_dir=data.data_dir, seq_len=seq_len, max_lines=data.max_lines,
+                       max_vocab=data.max_vocab, units=data.units, vocab_size=data.vocab_size, errors=data.errors,
+                       source=data.source, split=data.split, text_column=data.text_column, progress=progress)
+
+
+def corpus_reference(corpus: EncodedCorpus, config: EvalConfig) -> tuple[ReferenceStats, CharProjection | None]:
+    """True-data n-gram statistics of ``corpus`` (cached beside it), on characters.
+
+    For subword units, also the projection of generated pieces onto the
+    characters those statistics count.
+    """
+    if isinstance(corpus.vocab, SubwordVocabulary):
+        return subword_reference(corpus.lines, corpus.n_lines, corpus.vocab, config, cache_dir=corpus.cache_path)
+    return reference_stats(corpus.ids, len(corpus.vocab), config, cache_dir=corpus.cache_path), None
+
+
 def _ensure_billion_word(data_dir: str | None, download: bool, progress: bool, echo: Callable[[str], None]) -> None:
     import chargan.corpora.download as downloading
     from chargan.corpora import CorpusNotFoundError, locate_billion_word
@@ -135,28 +159,9 @@ def _ensure_billion_word(data_dir: str | None, download: bool, progress: bool, e
         downloading.fetch_billion_word(data_dir, progress=progress, echo=echo)
 
 
-def _check_resumable(run: RunDirectory, config: LanguageGANConfig) -> None:
-    if not run.exists():
-        raise UserError(f"cannot resume: {run.root} is not a chargan run", hint="start it without --resume first")
-    saved = load_run_config(run.root)
-    if saved.guard() != config.guard():
-        from chargan.core.trainer import describe_difference
-
-        raise UserError(
-            f"run {run.root} was trained with other settings: {describe_difference(saved.guard(), config.guard())}",
-            hint="resume without changing the model, data, optimizer or evaluation settings, or start a new --run",
-        )
-    done = latest_checkpoint(run.checkpoints_dir)
-    if done is not None:
-        iteration = checkpoint_iteration(done)
-        if iteration >= config.train.iterations:
-            raise UserError(f"run {run.root} is already at iteration {iteration} of {config.train.iterations}",
-                            hint="pass a larger --iterations to train it further")
-
-
-def _check_same_vocabulary(run: RunDirectory, vocab: Vocabulary) -> None:
+def _check_same_vocabulary(run: RunDirectory, vocab: AnyVocabulary) -> None:
     path = run.root / VOCAB_FILE
-    if path.exists() and Vocabulary.load(path) != vocab:
+    if path.exists() and load_vocabulary(path) != vocab:
         raise UserError(f"the corpus now gives a different vocabulary than run {run.root} was trained with",
                         hint="the corpus files changed since; restore them or start a new run")
 
@@ -179,9 +184,12 @@ def _tqdm_echo() -> Callable[[str], None]:
 
 def _run_prefix(config: LanguageGANConfig) -> str:
     from chargan.corpora import BUILTIN_SPECS
+    from chargan.corpora.sources import safe_slug
 
-    corpus = config.data.corpus if config.data.corpus in BUILTIN_SPECS else Path(config.data.corpus).stem
-    return f"{corpus}-{config.preset}"
+    spec = config.data.corpus
+    corpus = spec if spec in BUILTIN_SPECS else safe_slug(Path(spec.removeprefix("hf:")).stem.replace("*", "all"))
+    units = "-subword" if config.data.units == "subword" else ""
+    return f"{corpus}{units}-{config.preset}"
 
 
 def _fmt(metrics: dict[str, float]) -> str:
@@ -194,12 +202,12 @@ def load_run_config(run_dir: str | Path) -> LanguageGANConfig:
     return LanguageGANConfig.from_dict(RunDirectory(run_dir).read_config()).validate()
 
 
-def load_generator(run_dir: str | Path, device: str = "auto") -> tuple[ConvGenerator, Vocabulary, LanguageGANConfig, int]:
+def load_generator(run_dir: str | Path, device: str = "auto") -> tuple[ConvGenerator, AnyVocabulary, LanguageGANConfig, int]:
     """The newest checkpointed generator of a run, its vocabulary, config and iteration."""
     run = RunDirectory(run_dir)
     config = load_run_config(run_dir)
     try:
-        vocab = Vocabulary.load(run.root / VOCAB_FILE)
+        vocab = load_vocabulary(run.root / VOCAB_FILE)
     except VocabularyError as exc:
         raise UserError(f"run {run.root} has no usable vocabulary: {exc.message}") from None
     if latest_checkpoint(run.checkpoints_dir) is None:
@@ -232,24 +240,28 @@ def evaluate_run(
     """JS-1..4 of ``n`` samples against the run's corpus (or a reference text file),
     the fraction of generated words found in the reference's words, and the
     fraction of samples that copy a training line verbatim."""
-    from chargan.corpora import load_corpus, read_text_lines
+    from chargan.corpora import read_text_lines
 
     if n < 1:
         raise UserError(f"the number of samples must be positive, got {n}")
     generator, vocab, config, iteration = load_generator(run_dir, device)
-    corpus = load_corpus(config.data.corpus, data_dir=config.data.data_dir, seq_len=config.model.seq_len,
-                         max_lines=config.data.max_lines, max_vocab=config.data.max_vocab, progress=progress)
+    corpus = load_run_corpus(config.data, config.model.seq_len, progress=progress)
     if corpus.vocab != vocab:
         raise UserError(f"the run's corpus now gives a different vocabulary than run {run_dir} was trained with",
                         hint="the corpus files changed since training; restore them, or pass --reference FILE")
     ids = generate_ids(generator, n, seed=config.eval.seed if seed is None else seed)
     samples = vocab.decode_batch(ids)
+    own, projection = corpus_reference(corpus, config.eval)
     if reference is None:
-        ref_ids, ref_lines, ref_name = corpus.ids, corpus.lines(), corpus.description
+        stats, ref_lines, ref_name = own.stats, corpus.lines(), corpus.description
     else:
         lines = read_text_lines(reference)
-        ref_ids, ref_lines, ref_name = vocab.encode_batch(lines, config.model.seq_len), lines, str(reference)
-    metrics = ngram_js(ids, ngram_stats(ref_ids, len(vocab), config.eval.orders), len(vocab))
+        if projection is None:
+            ref_ids, symbols = vocab.encode_batch(lines, config.model.seq_len), len(vocab)
+        else:
+            ref_ids, symbols = projection.chars.encode_batch(lines, projection.length), len(projection.chars)
+        stats, ref_lines, ref_name = ngram_stats(ref_ids, symbols, config.eval.orders), lines, str(reference)
+    metrics = score_ids(ids, stats, vocab, projection)
     return {
         "run": str(run_dir),
         "iteration": iteration,
