@@ -73,6 +73,12 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
 @click.option("--critic-iters", type=POSITIVE, default=None, help="Critic steps per generator step (paper: 10).")
 @click.option("--lambda-gp", type=click.FloatRange(min=0), default=None, help="Gradient penalty weight (paper: 10).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Adam learning rate (paper: 1e-4).")
+@click.option("--lr-decay", type=click.Choice(["none", "linear"]), default=None,
+              help="Learning-rate schedule: constant, or linear to 0 at --iterations (the CIFAR ResNet's).")
+@click.option("--generator-batch-size", type=POSITIVE, default=None,
+              help="Noise vectors per generator step (default: --batch-size; the CIFAR ResNet uses 128).")
+@click.option("--fixed-generator/--trained-generator", default=None,
+              help="Toy configs: hold the generator at real data + Gaussian noise and train only the critic (Figure 1).")
 @click.option("--beta1", type=click.FloatRange(0, 1, max_open=True), default=None, help="Adam beta1 (paper script: 0.5).")
 @click.option("--beta2", type=click.FloatRange(0, 1, max_open=True), default=None, help="Adam beta2 (paper: 0.9).")
 @click.option("--n-blocks", type=POSITIVE, default=None, help="Residual blocks in generator and critic (paper: 5).")

@@ -149,3 +149,21 @@ def test_new_run_paths_never_collide(tmp_path: Path) -> None:
     second = new_run_path(tmp_path, "demo-cpu")
     assert second != first and not second.exists()
     assert second.name.startswith("demo-cpu-")
+
+
+def test_linear_lr_decay_and_generator_batch_size() -> None:
+    trainer = make_trainer(None, base_config(iterations=4, lr=1e-3, lr_decay="linear", generator_batch_size=24))
+    seen: list[int] = []
+    trainer.generator.register_forward_hook(lambda module, args, out: seen.append(args[0].shape[0]))
+    lrs = []
+    for _ in range(4):
+        trainer.train_iteration()
+        lrs.append([g["lr"] for opt in (trainer.critic_optimizer, trainer.generator_optimizer) for g in opt.param_groups])
+    # Iteration k (0-based) trains at lr * (1 - k / iterations), both networks alike.
+    assert lrs == [[pytest.approx(1e-3 * (1 - k / 4))] * 2 for k in range(4)]
+    # 2 critic steps draw fakes of the critic's batch (8), then the generator step uses its own (24).
+    assert seen == [8, 8, 24] * 4
+    with pytest.raises(UserError, match="lr-decay"):
+        base_config(lr_decay="cosine").validate()
+    with pytest.raises(UserError, match="generator-batch-size"):
+        base_config(generator_batch_size=0).validate()

@@ -45,7 +45,9 @@ class TrainConfig:
     clip_value: float = 0.01  # critic weight bound c, for wgan-clip
     optimizer: str = "adam"  # "adam" (betas apply) or "rmsprop" (the original WGAN's)
     lr: float = 1e-4
+    lr_decay: str = "none"  # "none", or "linear": to 0 at `iterations` (the paper's CIFAR ResNet)
     betas: tuple[float, float] = (0.5, 0.9)
+    generator_batch_size: int | None = None  # None: batch_size (the CIFAR ResNet uses 2 x batch_size)
     seed: int = 0
     device: str = "auto"
     log_every: int = 10
@@ -70,6 +72,11 @@ class TrainConfig:
             raise UserError(f"clip-value must be a positive number, got {self.clip_value!r}")
         if self.optimizer not in ("adam", "rmsprop"):
             raise UserError(f"optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
+        if self.lr_decay not in ("none", "linear"):
+            raise UserError(f"lr-decay must be 'none' or 'linear', got {self.lr_decay!r}")
+        if self.generator_batch_size is not None and (
+                not isinstance(self.generator_batch_size, int) or self.generator_batch_size < 1):
+            raise UserError(f"generator-batch-size must be a positive integer, got {self.generator_batch_size!r}")
         get_objective(self.objective)
 
     def guard(self) -> dict[str, Any]:
@@ -172,12 +179,13 @@ class Trainer:
 
     def generator_step(self) -> Tensor:
         """One generator update (just the loss, for a fixed generator); returns the detached loss."""
+        batch = self.config.generator_batch_size or self.config.batch_size
         if self.generator_optimizer is None:
             with torch.no_grad():
-                return self.objective.generator_loss(self.critic(self.generator(self.noise(self.config.batch_size))))
+                return self.objective.generator_loss(self.critic(self.generator(self.noise(batch))))
         self.critic.requires_grad_(False)  # no critic weight gradients needed here
         try:
-            loss = self.objective.generator_loss(self.critic(self.generator(self.noise(self.config.batch_size))))
+            loss = self.objective.generator_loss(self.critic(self.generator(self.noise(batch))))
             self.generator_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.generator_optimizer.step()
@@ -185,10 +193,22 @@ class Trainer:
             self.critic.requires_grad_(True)
         return loss.detach()
 
+    def learning_rate(self, iteration: int) -> float:
+        """The step size of generator iteration ``iteration`` (0-based) under ``lr_decay``."""
+        if self.config.lr_decay == "linear":
+            return self.config.lr * max(0.0, 1.0 - iteration / self.config.iterations)
+        return self.config.lr
+
     def train_iteration(self) -> dict[str, Tensor]:
         """``critic_iters`` critic steps and one generator step; values stay on the device."""
         self.generator.train()
         self.critic.train()
+        if self.config.lr_decay != "none":
+            # A function of the iteration alone: a resumed run continues the same schedule.
+            lr = self.learning_rate(self.iteration)
+            for optimizer in (self.critic_optimizer, self.generator_optimizer):
+                for group in optimizer.param_groups if optimizer is not None else ():
+                    group["lr"] = lr
         critic_stats = [self.critic_step() for _ in range(self.config.critic_iters)]
         stats = {k: torch.stack([s[k] for s in critic_stats]).mean() for k in critic_stats[0]}
         stats["critic_loss"] = stats["gradient_penalty"] - stats["wasserstein"]
