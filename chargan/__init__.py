@@ -27,6 +27,8 @@ _EXPORTS = {
     "TrainConfig": "chargan.core.trainer",
     "TrainResult": "chargan.core.trainer",
     "UserError": "chargan.errors",
+    "init_from_env": "chargan.core.distributed",
+    "is_main_process": "chargan.core.distributed",
     "PRESETS": "chargan.text.config",
     "DataConfig": "chargan.text.config",
     "EvalConfig": "chargan.text.config",
@@ -78,6 +80,7 @@ _EXPORTS = {
 if TYPE_CHECKING:  # what static tools and IDEs see
     from chargan.core.data import BatchSource, RowSampler
     from chargan.core.device import resolve_device
+    from chargan.core.distributed import init_from_env, is_main_process
     from chargan.core.objectives import OBJECTIVES, Objective, wasserstein_critic_loss, wasserstein_generator_loss
     from chargan.core.penalty import gradient_norms, gradient_penalty, interpolate
     from chargan.core.run import RunDirectory
@@ -133,6 +136,8 @@ __all__ = [
     "RunDirectory",
     "resolve_device",
     "UserError",
+    "init_from_env",
+    "is_main_process",
     # sequence models
     "ConvGenerator",
     "ConvCritic",

@@ -116,7 +116,7 @@ def info(data_dir: str | None) -> None:
     """List the corpora known (where each is) and the encoded corpora in the cache
     (size, lines, vocabulary, settings, source)."""
     from chargan.corpora import CorpusError, cache_root, list_caches, locate_billion_word, training_shards
-    from chargan.corpora.hf import LM1B_DATASET, LM1B_REVISION
+    from chargan.corpora.hf import billion_word_hf
 
     click.echo("corpora:")
     click.echo("  demo: built in (English sentences from Python's help text), offline")
@@ -127,7 +127,7 @@ def info(data_dir: str | None) -> None:
     except CorpusError as exc:
         click.echo(f"  billion_word: not here ({exc.message.split(':')[0]}); "
                    "`chargan data download billion_word` fetches it")
-    click.echo(f"  billion_word --source hf: hf:{LM1B_DATASET}@{LM1B_REVISION} (streamed from the hub)")
+    click.echo(f"  billion_word --source hf: {billion_word_hf().spec.label()}, streamed from the hub")
     click.echo("  hf:<dataset>[:<config>]: any Hugging Face dataset with a text column; or a text file, folder or glob")
     caches = list_caches()
     if not caches:

@@ -9,6 +9,7 @@ training run exits with 130 after saving its checkpoint.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,9 @@ def _resolve_run(run: str | None, runs_root: str) -> Path:
     return Path(run) if run else latest_run(runs_root)
 
 
-run_option = click.option("--run", "run", type=click.Path(file_okay=False), default=None,
-                          help="Run directory (default: the latest under --runs-root).")
+# --run-dir: under torchrun (Python 3.11), torchrun's own parser reads "--run" as an abbreviation of its --run-path.
+run_option = click.option("--run", "--run-dir", "run", type=click.Path(file_okay=False), default=None,
+                          help="Run directory (default: the latest under --runs-root). --run-dir is the same (use it under torchrun).")
 runs_root_option = click.option("--runs-root", default="runs", show_default=True, type=click.Path(file_okay=False),
                                 help="Where new runs are created and the latest is looked up.")
 device_option = click.option("--device", default=None, help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N.")
@@ -94,6 +96,14 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
               help="adam (default; --beta1/--beta2 apply) or rmsprop (the original WGAN's).")
 @click.option("--seed", type=int, default=None, help="Seed for weights, noise and batches.")
 @device_option
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None,
+              help="Forward passes in float32 (default) or bfloat16 autocast (the penalty's norm stays float32); "
+                   "may change on --resume.")
+@click.option("--compile/--no-compile", "compile", default=None,
+              help="torch.compile the generator and the critic's first-order calls (the penalty's double-backward "
+                   "call stays eager); minutes of compiling first. Default: off.")
+@click.option("--fused-optimizer/--no-fused-optimizer", default=None,
+              help="Fused optimizer kernels where torch has them (Adam), else multi-tensor foreach. Default: off.")
 @click.option("--log-every", type=POSITIVE, default=None, help="Iterations between metrics.jsonl records.")
 @click.option("--eval-every", type=POSITIVE, default=None, help="Iterations between JS evaluations (and sample files).")
 @click.option("--checkpoint-every", type=POSITIVE, default=None, help="Iterations between checkpoints.")
@@ -105,8 +115,15 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 def train(config_name: str | None, preset: str | None, run: str | None, runs_root: str, resume: bool, progress: bool,
           download: bool, beta1: float | None, beta2: float | None, **flags: Any) -> None:
-    """Train a named config: the character-level WGAN-GP language model (default) or a toy 2-D GAN."""
+    """Train a named config: the character-level WGAN-GP language model (default) or a toy 2-D GAN.
+
+    Under `torchrun --nproc-per-node N -m chargan.cli train ...` the N processes train data-parallel."""
     from chargan.cli.families import route_train
+    from chargan.core.distributed import init_from_env, is_main_process
+
+    init_from_env()  # a no-op unless torchrun started several processes
+    if not is_main_process():
+        sys.stdout = open(os.devnull, "w")  # rank 0 speaks for the group; errors still reach stderr
     from chargan.text.config import DEFAULT_PRESET, get_preset, with_overrides
     from chargan.text.pipeline import load_run_config, train_language_model
 

@@ -37,10 +37,11 @@ def test_reference_statistics_are_cached_beside_the_corpus(tmp_path: Path, monke
     def no_counting(*args, **kwargs):
         raise AssertionError("statistics were recomputed instead of loaded")
 
+    counting = evaluation.ngram_stats
     monkeypatch.setattr(evaluation, "ngram_stats", no_counting)
     second = evaluation.reference_stats(ids, 9, config, cache_dir=tmp_path)
     assert second.floor == first.floor
     assert all(a == b for a, b in zip(first.stats, second.stats))
-    monkeypatch.undo()
+    monkeypatch.setattr(evaluation, "ngram_stats", counting)  # not undo(): that would also unset the cache env
     other = evaluation.reference_stats(ids, 9, EvalConfig(samples=60), cache_dir=tmp_path)  # other settings: own entry
     assert other.floor != first.floor and len(list(tmp_path.glob("ngrams-*"))) == 2

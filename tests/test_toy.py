@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from chargan.cli.main import cli
 from chargan.configs import CONFIGS, FAMILIES, configs_by_family, get_named_config
 from chargan.core.trainer import Trainer, TrainConfig
-from chargan.corpora.toy import NOISE_DIMS, TOY_DATASETS, ToySampler, get_toy_dataset, sample_toy, transform
+from chargan.corpora.toy import TOY_DATASETS, ToySampler, get_toy_dataset, sample_toy, transform
 from chargan.errors import UserError
 from chargan.toy.config import TOY_CONFIGS, ToyGANConfig, get_toy_config, with_toy_overrides
 from chargan.toy.metrics import mode_coverage, wasserstein1
@@ -179,7 +179,7 @@ def test_every_toy_config_trains_into_a_run_directory(name: str, tmp_path: Path)
 
 def test_fixed_generator_trains_only_the_critic_and_resumes_exactly(tmp_path: Path) -> None:
     config = tiny("8gaussians", fixed_generator=True, iterations=4, eval_every=100)
-    straight = train_toy_model(config, tmp_path / "straight", progress=False, echo=lambda _: None)
+    train_toy_model(config, tmp_path / "straight", progress=False, echo=lambda _: None)
     first = train_toy_model(with_toy_overrides(config, iterations=2), tmp_path / "split", progress=False, echo=lambda _: None)
     assert first.result.iteration == 2
     resumed = train_toy_model(config, tmp_path / "split", resume=True, progress=False, echo=lambda _: None)

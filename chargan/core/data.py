@@ -43,18 +43,33 @@ class RowSampler:
         self.device = torch.device(device)
         self.transform = transform
         self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.rank, self.world_size = 0, 1
+
+    def set_shard(self, rank: int, world_size: int) -> None:
+        """Draw as one of ``world_size`` data-parallel processes (see `sample`)."""
+        self.rank, self.world_size = rank, world_size
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def sample(self, batch_size: int) -> Tensor:
-        """``(batch_size, ...)`` rows on the device, after ``transform``."""
-        index = self.rng.integers(0, len(self.rows), size=batch_size)
+        """``(batch_size, ...)`` rows on the device, after ``transform``.
+
+        As one of N processes (`set_shard`), every process draws the indices of
+        the global batch of ``N * batch_size`` rows from the same stream and reads
+        its own ``batch_size`` of them: together they see exactly the batch one
+        process would draw, and the state any of them saves resumes any N.
+        """
+        index = self.rng.integers(0, len(self.rows), size=batch_size * self.world_size)
+        if not isinstance(self.rows, Tensor):
+            # Sorted reads are kinder to a memory map; the order within a batch is irrelevant. Sorted
+            # before the shard is cut, so each row meets the same noise and eps as in one process.
+            index = np.sort(index)
+        index = index[self.rank * batch_size:(self.rank + 1) * batch_size]
         if isinstance(self.rows, Tensor):
             batch = self.rows[torch.from_numpy(index)]
         else:
-            # Sorted reads are kinder to a memory map; the order within a batch is irrelevant.
-            batch = torch.from_numpy(np.ascontiguousarray(self.rows[np.sort(index)]))
+            batch = torch.from_numpy(np.ascontiguousarray(self.rows[index]))
         batch = batch.to(self.device, non_blocking=True)
         return self.transform(batch) if self.transform is not None else batch
 

@@ -20,3 +20,17 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise UserError(f"device {name!r} does not exist: {torch.cuda.device_count()} CUDA device(s) here")
     return device
+
+
+def configure_backends(device: torch.device) -> None:
+    """The one place chargan sets ``torch.backends`` flags; only for CUDA (CPU needs none).
+
+    TF32 matmuls and convolutions (Ampere and later: ~8x the float32 rate, a
+    10-bit mantissa, ample for GAN training) and cuDNN autotuning (the
+    shapes are fixed for a whole run, so the tuned kernels are reused).
+    """
+    if device.type != "cuda":
+        return
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True

@@ -11,17 +11,20 @@ import torch
 from torch import Tensor, nn
 
 
-def interpolate(real: Tensor, fake: Tensor, generator: torch.Generator | None = None) -> Tensor:
+def interpolate(real: Tensor, fake: Tensor, generator: torch.Generator | None = None, *,
+                eps: Tensor | None = None) -> Tensor:
     """``eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per example.
 
     Shapes: ``real`` and ``fake`` are ``(batch, ...)``; so is the result. When
     both inputs lie on a probability simplex (one-hot and softmax rows), so do
     the interpolates: a convex combination of two distributions is one.
+    ``eps`` ``(batch, 1, ...)``, when given, replaces the draw from ``generator``.
     """
     if real.shape != fake.shape:
         raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} differ in shape")
-    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype, generator=generator)
+    if eps is None:
+        eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+        eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype, generator=generator)
     return torch.lerp(fake, real, eps)
 
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from chargan.core import distributed
 from chargan.core.atomic import atomic_write_json, atomic_write_text
 from chargan.core.checkpoint import checkpoint_iteration, latest_checkpoint
 from chargan.errors import UserError
@@ -29,7 +30,10 @@ METRICS_FILE = "metrics.jsonl"
 
 
 class RunDirectory:
-    """A run's folder on disk; created lazily, appended to as training goes."""
+    """A run's folder on disk; created lazily, appended to as training goes.
+
+    Under torchrun only rank 0 writes: on the other ranks every write method is a no-op.
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -60,6 +64,8 @@ class RunDirectory:
 
     # ----------------------------------------------------------------- config
     def write_config(self, config: dict[str, Any]) -> None:
+        if not distributed.is_main_process():
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.config_path, config)
 
@@ -77,6 +83,8 @@ class RunDirectory:
     # ---------------------------------------------------------------- metrics
     def log(self, record: dict[str, Any]) -> None:
         """Append one record; NaN and infinities become null (valid JSON)."""
+        if not distributed.is_main_process():
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
         with self.metrics_path.open("a", encoding="utf-8") as f:
@@ -101,12 +109,16 @@ class RunDirectory:
 
     def truncate_metrics(self, after_iteration: int) -> None:
         """Drop records past ``after_iteration`` (logged after the checkpoint a resume starts from)."""
+        if not distributed.is_main_process():
+            return
         kept = [r for r in self.iter_metrics() if r.get("iteration", 0) <= after_iteration]
         atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
 
     # ---------------------------------------------------------------- samples
     def write_samples(self, iteration: int, lines: list[str]) -> Path:
         path = self.samples_dir / f"samples_{iteration:08d}.txt"
+        if not distributed.is_main_process():
+            return path
         atomic_write_text(path, "".join(line + "\n" for line in lines))
         return path
 
@@ -150,6 +162,26 @@ def open_run(
     must hold a run whose saved settings (``saved_guard(root)``) equal
     ``guard`` and whose newest checkpoint is short of ``iterations``.
     """
+    if distributed.is_distributed():
+        # Rank 0 picks the path (a fresh name has the time in it) and checks it; the others
+        # follow, and fail with rank 0's error, before rank 0 writes anything into it.
+        outcome: tuple[str, str | None, str | None] = ("", None, None)
+        if distributed.is_main_process():
+            try:
+                run = _open_run(run_dir, runs_root, prefix, resume, saved_guard, guard, iterations)
+                run.root.mkdir(parents=True, exist_ok=True)  # exists for every rank once this returns
+                outcome = (str(run.root), None, None)
+            except UserError as exc:
+                outcome = ("", exc.message, exc.hint)
+        path, message, hint = distributed.broadcast_object(outcome)
+        if message is not None:
+            raise UserError(message, hint=hint)
+        return RunDirectory(path)
+    return _open_run(run_dir, runs_root, prefix, resume, saved_guard, guard, iterations)
+
+
+def _open_run(run_dir: str | Path | None, runs_root: str | Path, prefix: str, resume: bool,
+              saved_guard: Callable[[Path], dict[str, Any]], guard: dict[str, Any], iterations: int) -> RunDirectory:
     run = RunDirectory(run_dir if run_dir is not None else new_run_path(runs_root, prefix))
     if not resume:
         if run.exists():

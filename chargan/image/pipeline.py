@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from chargan.core import distributed
 from chargan.core.checkpoint import latest_checkpoint, load_checkpoint
 from chargan.core.data import RowSampler
 from chargan.core.device import resolve_device
@@ -80,8 +81,9 @@ def train_image_model(
                    saved_guard=lambda root: load_run_config(root).guard(), guard=config.guard(),
                    iterations=config.train.iterations)
 
-    data = load_images(config.data.dataset, config.data.data_dir, config.data.split,
-                       download=download, progress=progress, echo=echo)
+    with distributed.main_process_first():  # one download, shared by every rank
+        data = load_images(config.data.dataset, config.data.data_dir, config.data.split,
+                           download=download, progress=progress, echo=echo)
     images = data.images[: config.data.max_images]
     device = resolve_device(config.train.device)
     echo(f"data: {data.description}" + (f"; using the first {len(images):,}" if len(images) < len(data.images) else ""))

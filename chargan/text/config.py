@@ -139,7 +139,7 @@ PRESETS: dict[str, LanguageGANConfig] = {
     "paper-alg1": _preset("paper-alg1", train={"critic_iters": 5, "betas": (0.0, 0.9)}),
     # A small model that learns visibly on a 2-core CPU in under 10 minutes: a narrow,
     # shallower network, fewer critic steps and a larger step size (tuned on the demo
-    # corpus: JS-4 falls from 1.0 to about 0.67 in 1200 iterations; 5-7 minutes on 2 cores).
+    # corpus: JS-4 falls from 1.0 to about 0.67 in 1200 iterations; 7-8 minutes on 2 cores).
     "cpu": _preset(
         "cpu",
         model={"dim": 32, "n_blocks": 3},

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from chargan.core import distributed
 from chargan.core.checkpoint import latest_checkpoint, load_checkpoint
 from chargan.core.data import RowSampler
 from chargan.core.device import resolve_device
@@ -94,9 +95,11 @@ def train_language_model(
                    saved_guard=lambda root: load_run_config(root).guard(), guard=config.guard(),
                    iterations=config.train.iterations)
 
-    if config.data.corpus == "billion_word" and config.data.source == "tarball":
-        _ensure_billion_word(config.data.data_dir, download, progress, echo)
-    corpus = load_run_corpus(config.data, config.model.seq_len, progress=progress)
+    with distributed.main_process_first():  # one download and one encoding, shared by every rank
+        if config.data.corpus == "billion_word" and config.data.source == "tarball":
+            _ensure_billion_word(config.data.data_dir, download, progress, echo)
+        corpus = load_run_corpus(config.data, config.model.seq_len, progress=progress)
+        reference, projection = corpus_reference(corpus, config.eval)
     vocab = corpus.vocab
     if resume:
         _check_same_vocabulary(run, vocab)
@@ -107,7 +110,6 @@ def train_language_model(
     torch.manual_seed(config.train.seed)
     generator, critic = build_models(config.model, len(vocab))
     sampler = RowSampler(corpus.ids, device, seed=config.train.seed, transform=partial(one_hot, vocab_size=len(vocab)))
-    reference, projection = corpus_reference(corpus, config.eval)
     evaluator = TextEvaluator(reference, vocab, config.eval, run, projection)
     trainer = Trainer(generator, critic, sampler, config.train, run=run, evaluate=evaluator,
                       guard=config.guard(), progress=progress, echo=_tqdm_echo() if progress else echo)
@@ -118,7 +120,8 @@ def train_language_model(
         # A fresh run, or a resumed one that died before its first checkpoint: start clean.
         run.truncate_metrics(-1)
         run.log({"iteration": 0, **{f"floor_{k}": v for k, v in reference.floor.items()}})
-        vocab.save(run.root / VOCAB_FILE)
+        if distributed.is_main_process():  # rank 0 alone writes the run directory
+            vocab.save(run.root / VOCAB_FILE)
     corpus_info = {"description": corpus.description, "source": corpus.source, "lines": len(corpus.ids)}
     run.write_config({**config.to_dict(), "corpus": corpus_info})
     echo("floor (held-out real lines vs the rest): " + _fmt(reference.floor))
