@@ -577,3 +577,8 @@ class _StopSignals:
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
+
+
+def progress_echo(progress: bool, echo: Callable[[str], None]) -> Callable[[str], None]:
+    """Where a family prints while training: above the progress bar when one is shown."""
+    return tqdm.write if progress else echo

@@ -22,7 +22,7 @@ from chargan.core.data import RowSampler
 from chargan.core.device import resolve_device
 from chargan.core.run import RunDirectory, open_run
 from chargan.core.sampling import generate
-from chargan.core.trainer import Trainer, TrainResult
+from chargan.core.trainer import Trainer, TrainResult, progress_echo
 from chargan.errors import UserError
 from chargan.image.config import IMAGE_CONFIGS, ImageGANConfig, get_image_config, with_overrides
 from chargan.image.evaluation import ImageEvaluator, InceptionMetrics, pixel_range, scale_pixels
@@ -95,7 +95,7 @@ def train_image_model(
     metrics = _inception_metrics(config, images, device, progress, echo)
     evaluator = ImageEvaluator(config.eval, run, config.model.output, metrics)
     trainer = Trainer(generator, critic, sampler, config.train, run=run, evaluate=evaluator, guard=config.guard(),
-                      progress=progress, echo=_tqdm_echo() if progress else echo)
+                      progress=progress, echo=progress_echo(progress, echo))
     if resume and trainer.resume():
         echo(f"resumed at iteration {trainer.iteration} of {config.train.iterations}")
     else:
@@ -133,12 +133,6 @@ def _absolute_paths(config: ImageGANConfig) -> ImageGANConfig:
     """Store the data folder absolute, so `--resume` works from any folder."""
     data_dir = config.data.data_dir
     return replace(config, data=replace(config.data, data_dir=None if data_dir is None else str(Path(data_dir).expanduser().resolve())))
-
-
-def _tqdm_echo() -> Callable[[str], None]:
-    from tqdm.auto import tqdm
-
-    return tqdm.write
 
 
 def load_run_config(run_dir: str | Path) -> ImageGANConfig:

@@ -22,7 +22,7 @@ from chargan.core.checkpoint import latest_checkpoint, load_checkpoint
 from chargan.core.data import RowSampler
 from chargan.core.device import resolve_device
 from chargan.core.run import RunDirectory, open_run
-from chargan.core.trainer import Trainer, TrainResult
+from chargan.core.trainer import Trainer, TrainResult, progress_echo
 from chargan.errors import UserError
 from chargan.text.config import DataConfig, EvalConfig, LanguageGANConfig, ModelConfig
 from chargan.text.evaluation import (
@@ -112,7 +112,7 @@ def train_language_model(
     sampler = RowSampler(corpus.ids, device, seed=config.train.seed, transform=partial(one_hot, vocab_size=len(vocab)))
     evaluator = TextEvaluator(reference, vocab, config.eval, run, projection)
     trainer = Trainer(generator, critic, sampler, config.train, run=run, evaluate=evaluator,
-                      guard=config.guard(), progress=progress, echo=_tqdm_echo() if progress else echo)
+                      guard=config.guard(), progress=progress, echo=progress_echo(progress, echo))
     resumed = resume and trainer.resume()
     if resumed:
         echo(f"resumed at iteration {trainer.iteration} of {config.train.iterations}")
@@ -177,12 +177,6 @@ def _absolute_paths(config: LanguageGANConfig) -> LanguageGANConfig:
     corpus = canonical_spec(data.corpus)
     data_dir = None if data.data_dir is None else str(Path(data.data_dir).expanduser().resolve())
     return replace(config, data=replace(data, corpus=corpus, data_dir=data_dir))
-
-
-def _tqdm_echo() -> Callable[[str], None]:
-    from tqdm.auto import tqdm
-
-    return tqdm.write
 
 
 def _run_prefix(config: LanguageGANConfig) -> str:

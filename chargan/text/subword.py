@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chargan.text.vocab import PAD_ID, UNK_DISPLAY, UNK_ID, Vocabulary, VocabularyError
+from chargan.text.vocab import PAD_ID, UNK_DISPLAY, UNK_ID, Vocabulary, VocabularyError, read_vocabulary_file
 
 FORMAT = "chargan.subword/1"
 #: Longest piece SentencePiece makes (its ``max_sentencepiece_length`` default):
@@ -177,12 +177,7 @@ AnyVocabulary = Vocabulary | SubwordVocabulary
 
 def load_vocabulary(path: str | Path) -> AnyVocabulary:
     """A character or subword vocabulary saved by ``save``, told apart by its format tag."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VocabularyError(f"vocabulary file not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise VocabularyError(f"vocabulary file {path} is corrupt: {exc}") from None
+    data = read_vocabulary_file(path)
     if isinstance(data, dict) and data.get("format") == FORMAT:
         return SubwordVocabulary.from_json(data)
     return Vocabulary.from_json(data)

@@ -138,10 +138,14 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise VocabularyError(f"vocabulary file not found: {path}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise VocabularyError(f"vocabulary file {path} is corrupt: {exc}") from None
-        return cls.from_json(data)
+        return cls.from_json(read_vocabulary_file(path))
+
+
+def read_vocabulary_file(path: str | Path) -> object:
+    """The JSON of a saved vocabulary, or a `VocabularyError` saying it is missing or corrupt."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise VocabularyError(f"vocabulary file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise VocabularyError(f"vocabulary file {path} is corrupt: {exc}") from None

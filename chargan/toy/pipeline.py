@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from chargan.core.checkpoint import latest_checkpoint, load_checkpoint
 from chargan.core.device import resolve_device
 from chargan.core.run import RunDirectory, open_run
-from chargan.core.trainer import Trainer, TrainResult
+from chargan.core.trainer import Trainer, TrainResult, progress_echo
 from chargan.corpora.toy import ToySampler, sample_toy
 from chargan.errors import UserError
 from chargan.toy.config import ToyGANConfig
@@ -69,7 +69,7 @@ def train_toy_model(
     sampler = ToySampler(config.data.dataset, device, seed=config.train.seed)
     evaluator = ToyEvaluator(config.data.dataset, config.eval, critic, device, run)
     trainer = Trainer(generator, critic, sampler, config.train, run=run, evaluate=evaluator, guard=config.guard(),
-                      progress=progress, echo=_tqdm_echo() if progress else echo)
+                      progress=progress, echo=progress_echo(progress, echo))
     what = "a fixed generator (data + noise)" if config.data.fixed_generator else "an MLP generator"
     echo(f"toy {config.data.dataset}: {what}, device {device}; run {run.root}")
     if resume and trainer.resume():
@@ -78,12 +78,6 @@ def train_toy_model(
         run.truncate_metrics(-1)
     run.write_config({**config.to_dict(), "family": FAMILY})
     return ToyRun(run, config, trainer.fit())
-
-
-def _tqdm_echo() -> Callable[[str], None]:
-    from tqdm.auto import tqdm
-
-    return tqdm.write
 
 
 def load_toy_config(run_dir: str | Path) -> ToyGANConfig:
