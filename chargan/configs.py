@@ -4,7 +4,7 @@ A family (``text``, ``toy``, ...) names where its configs and its train
 function live, as ``"module:attribute"`` strings resolved on first use, so
 listing the configs imports no family code. Each train function has one
 signature: ``train(config, run_dir=None, *, resume=False, runs_root="runs",
-progress=True, echo=print)``; a run's family is recorded in its
+progress=True, download=True, echo=print)``; a run's family is recorded in its
 ``config.json`` (``"family"``; a run without it is a language run).
 
 To add a family, add one `Family` (the ``image`` entry below is the pattern)

@@ -8,7 +8,6 @@ train function, so a new family needs no CLI change to train.
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -62,9 +61,8 @@ def route_train(config_name: str | None, preset: str | None, *, run: str | None,
         overrides["betas"] = (betas[0] if beta1 is None else beta1, betas[1] if beta2 is None else beta2)
     config = FAMILIES[family].function("with_overrides")(base, **overrides).validate()
     train = FAMILIES[family].function("train")
-    # Families that fetch data (images) take --download/--no-download; the others have nothing to fetch.
-    fetch = {"download": download} if "download" in inspect.signature(train).parameters else {}
-    outcome = train(config, run_dir, resume=resume, runs_root=runs_root, progress=progress, echo=click.echo, **fetch)
+    outcome = train(config, run_dir, resume=resume, runs_root=runs_root, progress=progress, download=download,
+                    echo=click.echo)
     _report(outcome)
     return True, None
 

@@ -55,7 +55,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -69,7 +68,7 @@ from chargan.corpora.locations import CACHE_ENV
 from chargan.corpora.sources import CorpusSource, digest
 from chargan.errors import UserError
 from chargan.text.subword import MAX_PIECE_CHARS, AnyVocabulary, SubwordVocabulary, load_vocabulary
-from chargan.text.vocab import Vocabulary, VocabularyError
+from chargan.text.vocab import CharCounts, VocabularyError
 
 log = logging.getLogger("chargan.corpora")
 
@@ -94,7 +93,6 @@ RAW_FILE = "raw.txt"
 #: Seconds before a progress bar appears: small corpora never draw one.
 PROGRESS_DELAY = 1.0
 _STALE_TMP_SECONDS = 24 * 3600
-_N_CODEPOINTS = 0x110000
 
 
 # --------------------------------------------------------------------------- the corpus
@@ -359,8 +357,7 @@ def _encode_into(
     if subword:
         vocab = _train_subword(first_pass, settings["vocab_size"], source, progress=progress)
     else:
-        nonzero = np.flatnonzero(counts)
-        vocab = Vocabulary.build(Counter({chr(c): int(counts[c]) for c in nonzero.tolist()}), settings["max_vocab"])
+        vocab = counts.vocabulary(settings["max_vocab"])
     del counts
 
     # Pass 2: encode the pass-1 lines into ids.npy (and, for pieces, write the cut lines).
@@ -437,13 +434,13 @@ def _encode_into(
 
 def _read_source(
     source: CorpusSource, path: Path, cut_chars: int, max_lines: int | None, *, count_chars: bool, progress: bool
-) -> tuple[np.ndarray | None, int]:
+) -> tuple[CharCounts | None, int]:
     """Pass 1: stream the source once, write its lines cut to ``cut_chars`` to ``path``.
 
     Returns the codepoint counts of the cut lines (when ``count_chars``; as
     the reference script counts its cut lines) and the number of lines.
     """
-    counts = np.zeros(_N_CODEPOINTS, dtype=np.int64) if count_chars else None
+    counts = CharCounts() if count_chars else None
     n_lines = 0
     bar = _bar(progress, f"reading {source.slug}", total=max_lines)
     try:
@@ -459,10 +456,7 @@ def _read_source(
                         lines = lines[: max_lines - n_lines]
                     cut = [line[:cut_chars] for line in lines]
                     if counts is not None:
-                        codepoints = np.frombuffer("".join(cut).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-                        if codepoints.size:
-                            binned = np.bincount(codepoints)
-                            counts[: binned.size] += binned
+                        counts.add("".join(cut))
                     out.write("\n".join(cut).encode("utf-8", "surrogatepass") + b"\n")
                     n_lines += len(lines)
                     bar.update(len(lines))

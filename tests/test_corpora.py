@@ -24,7 +24,7 @@ from chargan.corpora import (
 )
 from chargan.corpora.billion_word import ROOT_DIRNAME, TRAIN_DIRNAME, train_shard_name
 from chargan.errors import UserError
-from chargan.text.vocab import PAD_ID, UNK_ID
+from chargan.text.vocab import PAD_ID, UNK_ID, Vocabulary
 
 CORPORA_DIR = Path(__file__).resolve().parents[1] / "corpora"
 
@@ -441,16 +441,16 @@ def test_open_refuses_a_folder_that_is_not_a_cache(tmp_path):
 
 def test_interrupted_build_leaves_only_a_temporary_folder(tmp_path, fresh_cache_dir, monkeypatch):
     path = write_lines(tmp_path / "t.txt", ["some text", "more text"])
-    real_build = cache_mod.Vocabulary.build
+    real_build = Vocabulary.build
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cache_mod.Vocabulary, "build", interrupt)
+    monkeypatch.setattr(Vocabulary, "build", interrupt)
     with pytest.raises(KeyboardInterrupt):
         load_corpus(path, progress=False)
     assert corpora_entries(fresh_cache_dir) == []
-    monkeypatch.setattr(cache_mod.Vocabulary, "build", real_build)
+    monkeypatch.setattr(Vocabulary, "build", real_build)
     assert load_corpus(path, progress=False).n_lines == 2
 
 

@@ -32,7 +32,7 @@ from chargan.errors import UserError
 from chargan.text.config import EvalConfig
 from chargan.text.ngrams import NgramError, NgramStats, ngram_js, ngram_stats
 from chargan.text.subword import AnyVocabulary, SubwordVocabulary
-from chargan.text.vocab import Vocabulary
+from chargan.text.vocab import CharCounts, Vocabulary
 
 #: Lines encoded per chunk when building the character view of a subword corpus.
 _CHUNK_LINES = 8192
@@ -163,12 +163,10 @@ def subword_reference(
         stats = _load_reference(_reference_folder(cache_dir, n_rows, len(cached), config, tag), config)
         if stats is not None:
             return stats, CharProjection(pieces, cached, config.chars)
-    counts = np.zeros(0x110000, dtype=np.int64)
+    counts = CharCounts()
     for chunk in _chunks(lines(), _CHUNK_LINES):
-        codepoints = np.frombuffer("".join(line[: config.chars] for line in chunk).encode("utf-32-le", "surrogatepass"),
-                                   dtype=np.uint32)
-        counts[: int(codepoints.max(initial=0)) + 1] += np.bincount(codepoints)
-    chars = Vocabulary.build({chr(c): int(counts[c]) for c in np.flatnonzero(counts).tolist()})
+        counts.add("".join(line[: config.chars] for line in chunk))
+    chars = counts.vocabulary()
     ids = np.concatenate([chars.encode_batch(chunk, config.chars) for chunk in _chunks(lines(), _CHUNK_LINES)])
     result = reference_stats(ids, len(chars), config, cache_dir, tag)
     if cache_dir is not None:

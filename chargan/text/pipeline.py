@@ -248,7 +248,9 @@ def evaluate_run(
                         hint="the corpus files changed since training; restore them, or pass --reference FILE")
     ids = generate_ids(generator, n, seed=config.eval.seed if seed is None else seed)
     samples = vocab.decode_batch(ids)
-    own, projection = corpus_reference(corpus, config.eval)
+    subword = isinstance(vocab, SubwordVocabulary)
+    # The corpus statistics are needed for its own figures, and by subword runs for their character view.
+    own, projection = corpus_reference(corpus, config.eval) if reference is None or subword else (None, None)
     if reference is None:
         stats, ref_lines, ref_name = own.stats, corpus.lines(), corpus.description
     else:

@@ -49,6 +49,7 @@ def train_toy_model(
     resume: bool = False,
     runs_root: str | Path = "runs",
     progress: bool = True,
+    download: bool = True,
     echo: Callable[[str], None] = print,
 ) -> ToyRun:
     """Train the toy GAN of ``config`` in ``run_dir`` (a new ``runs/<name>-<time>`` by default).
@@ -57,6 +58,8 @@ def train_toy_model(
     mixtures) and ``w1`` to ``metrics.jsonl`` and draws
     ``plots/toy_<iteration>.png``. With ``resume``, the run must exist and
     keep its settings (``iterations``, logging intervals and device may change).
+    ``download`` is part of every family's train signature; toy data is
+    generated, so there is nothing to fetch.
     """
     config = config.validate()
     run = open_run(run_dir, runs_root=runs_root, prefix=config.name, resume=resume,
