@@ -15,11 +15,23 @@ import torch.nn.functional as F
 from chargan import ConvCritic, ConvGenerator, RowSampler, RunDirectory, Trainer, TrainConfig
 from chargan.core import distributed
 from chargan.core.checkpoint import latest_checkpoint, load_checkpoint
+from chargan.core.sampling import generate
 
 VOCAB, LENGTH, WORLD = 5, 8, 2
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
                                 reason="this torch build has no gloo process groups")
+
+
+class SampleEvaluator:
+    """Scores 9 samples drawn by every rank together (5 + 4 rows under 2 ranks); says who logged it."""
+
+    across_ranks = True
+
+    def __call__(self, generator, iteration: int) -> dict[str, float]:
+        samples = generate(generator, 9, seed=1, batch_size=4, across_ranks=True)
+        return {"evaluated_by": float(distributed.rank()), "samples": len(samples),
+                "sample_mean": float((samples * torch.arange(VOCAB)).sum(-1).mean())}
 
 
 def make_trainer(run: RunDirectory | None, iterations: int) -> Trainer:
@@ -31,8 +43,7 @@ def make_trainer(run: RunDirectory | None, iterations: int) -> Trainer:
     # batch_size is the global batch: each of 2 ranks computes 4 of its 8 rows.
     config = TrainConfig(iterations=iterations, batch_size=8, critic_iters=2, device="cpu", log_every=1,
                          eval_every=1, checkpoint_every=1, keep_checkpoints=5)
-    evaluate = lambda generator, iteration: {"evaluated_by": float(distributed.rank())}  # noqa: E731
-    trainer = Trainer(generator, critic, data, config, run=run, evaluate=evaluate, progress=False)
+    trainer = Trainer(generator, critic, data, config, run=run, evaluate=SampleEvaluator(), progress=False)
     # Plain SGD in both setups: Adam turns the float noise of a zero gradient (the last biases
     # cancel between real and fake) into a full +-lr step, hiding float agreement behind lr-sized
     # differences. SGD keeps the reduction's float error at float size.
@@ -82,7 +93,7 @@ def test_two_processes_train_what_one_process_trains(tmp_path: Path) -> None:
     single = make_trainer(None, 3)
     single.fit()
     reference_at_2 = make_trainer(None, 2)
-    reference_at_2.fit()
+    reference_metrics = reference_at_2.fit().metrics
 
     run = RunDirectory(tmp_path / "run")
     run_ddp(run.root, iterations=2)
@@ -91,7 +102,9 @@ def test_two_processes_train_what_one_process_trains(tmp_path: Path) -> None:
     # The run directory was written once: one record per iteration, evaluated and logged by rank 0.
     records = run.read_metrics()
     assert [r["iteration"] for r in records] == [0, 1, 2]
-    assert all(r["evaluated_by"] == 0.0 for r in records)
+    assert all(r["evaluated_by"] == 0.0 and r["samples"] == 9 for r in records)
+    # Evaluation gathered every rank's share: the samples are those one process draws.
+    assert records[-1]["sample_mean"] == pytest.approx(reference_metrics["sample_mean"], rel=1e-5)
     assert sorted(p.name for p in run.checkpoints_dir.iterdir()) == ["latest", "step_00000001", "step_00000002"]
 
     # Resume under DDP (2 ranks) continues the same trajectory ...
@@ -107,6 +120,34 @@ def test_two_processes_train_what_one_process_trains(tmp_path: Path) -> None:
     straight = make_trainer(None, 4)
     straight.fit()
     assert_close(weights(one), weights(straight))
+
+
+def _generate_worker(rank: int, port: int, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      LOCAL_RANK=str(rank), WORLD_SIZE=str(WORLD))
+    torch.set_num_threads(1)
+    assert distributed.init_from_env()
+    try:
+        generator = make_trainer(None, 1).generator
+        rows_seen: list[int] = []
+        generator.register_forward_hook(lambda module, args, output: rows_seen.append(len(args[0])))
+        samples = generate(generator, 11, seed=3, batch_size=4, across_ranks=True)
+        torch.save({"samples": samples, "rows_seen": rows_seen}, Path(out) / f"rank{rank}.pt")
+    finally:
+        distributed.shutdown()
+
+
+def test_generation_is_split_over_ranks_and_gathered(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_generate_worker, args=(port, str(tmp_path)), nprocs=WORLD, join=True)
+    one_process = generate(make_trainer(None, 1).generator, 11, seed=3, batch_size=4)
+    for rank in range(WORLD):
+        result = torch.load(tmp_path / f"rank{rank}.pt")
+        assert sum(result["rows_seen"]) == 6  # ceil(11 / 2) rows each (the last rank's padded), in chunks of 4
+        assert result["rows_seen"] == [4, 2]
+        torch.testing.assert_close(result["samples"], one_process, rtol=1e-5, atol=1e-6)
 
 
 def test_batches_that_do_not_split_evenly_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

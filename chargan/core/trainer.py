@@ -35,6 +35,8 @@ from chargan.errors import UserError
 PRECISIONS = ("fp32", "bf16")
 
 #: ``evaluate(generator, iteration) -> metrics``; runs under ``torch.no_grad``, generator in eval mode.
+#: Under torchrun it runs on rank 0 alone, unless it has ``across_ranks = True``: then every rank calls
+#: it, and it splits its sampling over them (`chargan.core.sampling.generate` with ``across_ranks``).
 Evaluator = Callable[[nn.Module, int], dict[str, float]]
 
 
@@ -146,8 +148,10 @@ class Trainer:
     step then scores real, fake and interpolates in ONE DDP call and takes the
     penalty's input gradient with ``autograd.grad(create_graph=True)``, then
     one backward of the total loss (DDP supports neither two forwards per
-    backward nor ``backward(create_graph=True)``). Rank 0 alone evaluates,
-    logs and checkpoints; a checkpoint resumes on any number of ranks.
+    backward nor ``backward(create_graph=True)``). Rank 0 alone logs and
+    checkpoints; a checkpoint resumes on any number of ranks. Evaluation runs
+    on rank 0, or on every rank for an evaluator with ``across_ranks = True``
+    (each generates its share of the samples, rank 0 writes them).
     """
 
     def __init__(
@@ -332,15 +336,19 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train until ``config.iterations`` generator iterations are done, or a stop signal.
 
-        Under torchrun every rank runs this loop in step; rank 0 alone evaluates,
-        logs and checkpoints (the others wait for it in the next gradient reduction).
+        Under torchrun every rank runs this loop in step; rank 0 alone logs and
+        checkpoints, and evaluates unless the evaluator splits its sampling over
+        the ranks (the others wait for it in the next gradient reduction).
         """
         cfg = self.config
         pending: list[dict[str, Tensor]] = []
         bar = tqdm(total=cfg.iterations, initial=self.iteration, disable=not self.progress, unit="it", dynamic_ncols=True)
-        evaluating = self.evaluate is not None and self.is_main
-        if self.iteration == 0 and evaluating:
-            self._log({"iteration": 0, **self._run_evaluation()}, bar)
+        # Every rank takes part in an evaluation that splits its sampling over them; else rank 0 alone.
+        evaluates_here = self.evaluate is not None and (self.is_main or getattr(self.evaluate, "across_ranks", False))
+        if self.iteration == 0 and evaluates_here:
+            first = self._run_evaluation()
+            if self.is_main:
+                self._log({"iteration": 0, **first}, bar)
         started, since_log = time.perf_counter(), self.iteration
         record: dict[str, float] = {}
         saved_at = -1
@@ -351,7 +359,7 @@ class Trainer:
                 it = self.iteration
                 # The same decision on every rank (each takes part in the reduction below).
                 eval_due = self.evaluate is not None and (it % cfg.eval_every == 0 or it == cfg.iterations)
-                is_eval = eval_due and self.is_main
+                is_eval = eval_due and evaluates_here
                 if it % cfg.log_every == 0 or eval_due or it == cfg.iterations:
                     now = time.perf_counter()
                     self.seconds += now - started

@@ -38,9 +38,14 @@ from chargan.text.vocab import CharCounts, Vocabulary
 _CHUNK_LINES = 8192
 
 
-def generate_ids(generator: nn.Module, n: int, seed: int | None = None, batch_size: int = 640) -> np.ndarray:
-    """Argmax-decoded ids ``(n, seq_len)`` from ``n`` noise vectors (fixed by ``seed``)."""
-    ids = generate(generator, n, seed, batch_size, transform=lambda probs: probs.argmax(dim=-1)).numpy()
+def generate_ids(generator: nn.Module, n: int, seed: int | None = None, batch_size: int = 640,
+                 across_ranks: bool = False) -> np.ndarray:
+    """Argmax-decoded ids ``(n, seq_len)`` from ``n`` noise vectors (fixed by ``seed``).
+
+    ``across_ranks``: split the work over the data-parallel ranks (see `generate`).
+    """
+    ids = generate(generator, n, seed, batch_size, transform=lambda probs: probs.argmax(dim=-1),
+                   across_ranks=across_ranks).numpy()
     return ids.astype(np.uint8 if generator.vocab_size <= 256 else np.uint16)
 
 
@@ -200,8 +205,11 @@ class TextEvaluator:
     """The trainer's evaluation callback: JS-1..4 of fresh samples, and a samples file.
 
     ``projection`` (subword runs) maps generated ids to the character ids the
-    reference statistics count.
+    reference statistics count. Under torchrun every rank calls it
+    (``across_ranks``) and generates its share of the samples; rank 0 writes.
     """
+
+    across_ranks = True
 
     def __init__(
         self,
@@ -218,7 +226,7 @@ class TextEvaluator:
         self.projection = projection
 
     def __call__(self, generator: nn.Module, iteration: int) -> dict[str, float]:
-        ids = generate_ids(generator, self.config.samples, seed=self.config.seed)
+        ids = generate_ids(generator, self.config.samples, seed=self.config.seed, across_ranks=True)
         metrics = score_ids(ids, self.reference.stats, self.vocab, self.projection)
         if self.run is not None:
             self.run.write_samples(iteration, self.vocab.decode_batch(ids))

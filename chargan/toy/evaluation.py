@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from chargan.core import distributed
 from chargan.core.run import RunDirectory
 from chargan.corpora.toy import get_toy_dataset, sample_toy
 from chargan.toy.config import ToyEvalConfig
@@ -25,7 +26,13 @@ def toy_metrics(fake: Tensor, real: Tensor, dataset: str, w1_points: int) -> dic
 
 
 class ToyEvaluator:
-    """Scores a fixed noise batch against a fixed real sample; writes ``plots/toy_<iteration>.png``."""
+    """Scores a fixed noise batch against a fixed real sample; writes ``plots/toy_<iteration>.png``.
+
+    Under torchrun every rank calls it (``across_ranks``) and generates its
+    share of the points; rank 0 alone draws the plot.
+    """
+
+    across_ranks = True
 
     def __init__(self, dataset: str, config: ToyEvalConfig, critic: nn.Module, device: torch.device,
                  run: RunDirectory | None = None) -> None:
@@ -37,9 +44,10 @@ class ToyEvaluator:
         self.real = sample_toy(dataset, config.samples, seed=config.seed)
 
     def __call__(self, generator: nn.Module, iteration: int) -> dict[str, float]:
-        fake = generate_points(generator, self.config.samples, seed=self.config.seed, device=self.device)
+        fake = generate_points(generator, self.config.samples, seed=self.config.seed, device=self.device,
+                               across_ranks=True)
         metrics = toy_metrics(fake, self.real, self.dataset, min(self.config.w1_points, self.config.samples))
-        if self.run is not None:
+        if self.run is not None and distributed.is_main_process():
             n = self.config.plot_points
             panel = SurfacePanel(f"{self.dataset}, iteration {iteration}", self.critic, self.real[:n], fake[:n])
             write_surfaces(self.run.plots_dir / f"toy_{iteration:08d}.png", [panel], columns=1,

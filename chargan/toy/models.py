@@ -10,6 +10,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from chargan.core import activations
 from chargan.core.sampling import generate
 from chargan.corpora.toy import NOISE_DIMS, transform
 
@@ -25,7 +26,7 @@ def relu_mlp(in_dim: int, dim: int, hidden_layers: int, out_dim: int) -> nn.Sequ
     for _ in range(hidden_layers):
         linear = nn.Linear(width, dim)
         nn.init.kaiming_uniform_(linear.weight, nonlinearity="relu")
-        layers += [linear, nn.ReLU()]
+        layers += [linear, activations.ReLU()]
         width = dim
     out = nn.Linear(width, out_dim)
     bound = math.sqrt(3.0 / width)
@@ -85,6 +86,10 @@ class FixedGenerator(nn.Module):
 
 
 def generate_points(generator: nn.Module, n: int, seed: int | None = None, device: torch.device | str = "cpu",
-                    batch_size: int = 10_000) -> Tensor:
-    """``n`` points ``(n, 2)`` on the CPU from ``generator``, with noise fixed by ``seed`` (fresh when None)."""
-    return generate(generator, n, seed, batch_size, transform=lambda points: points.float(), device=device)
+                    batch_size: int = 10_000, across_ranks: bool = False) -> Tensor:
+    """``n`` points ``(n, 2)`` on the CPU from ``generator``, with noise fixed by ``seed`` (fresh when None).
+
+    ``across_ranks``: split the work over the data-parallel ranks (see `generate`).
+    """
+    return generate(generator, n, seed, batch_size, transform=lambda points: points.float(), device=device,
+                    across_ranks=across_ranks)
