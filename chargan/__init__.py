@@ -22,6 +22,10 @@ _EXPORTS = {
     "gradient_norms": "chargan.core.penalty",
     "gradient_penalty": "chargan.core.penalty",
     "interpolate": "chargan.core.penalty",
+    "penalty_relu": "chargan.core.activations",
+    "penalty_leaky_relu": "chargan.core.activations",
+    "PenaltyReLU": "chargan.core.activations",
+    "PenaltyLeakyReLU": "chargan.core.activations",
     "RunDirectory": "chargan.core.run",
     "Trainer": "chargan.core.trainer",
     "TrainConfig": "chargan.core.trainer",
@@ -82,6 +86,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     from chargan.core.device import resolve_device
     from chargan.core.distributed import init_from_env, is_main_process
     from chargan.core.objectives import OBJECTIVES, Objective, wasserstein_critic_loss, wasserstein_generator_loss
+    from chargan.core.activations import PenaltyLeakyReLU, PenaltyReLU, penalty_leaky_relu, penalty_relu
     from chargan.core.penalty import gradient_norms, gradient_penalty, interpolate
     from chargan.core.run import RunDirectory
     from chargan.core.trainer import Trainer, TrainConfig, TrainResult

@@ -22,8 +22,8 @@ def _points() -> torch.Tensor:
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize(("ours", "theirs"), [
-    (activations.relu, F.relu),
-    (lambda x: activations.leaky_relu(x, 0.2), lambda x: F.leaky_relu(x, 0.2)),
+    (activations.penalty_relu, F.relu),
+    (lambda x: activations.penalty_leaky_relu(x, 0.2), lambda x: F.leaky_relu(x, 0.2)),
 ])
 def test_same_values_and_first_derivative_as_torch(ours, theirs, dtype: torch.dtype) -> None:
     x = _points().to(dtype).requires_grad_(True)
@@ -53,7 +53,7 @@ def test_conv_critic_penalty_and_its_weight_gradients_equal_the_f_relu_ones(monk
     critic = ConvCritic(7, 8, 16, 2).double()
     x = _simplex().double()
     ours, our_grads = _penalty_and_grads(critic, x)
-    monkeypatch.setattr(text_models, "relu", F.relu)
+    monkeypatch.setattr(text_models, "penalty_relu", F.relu)
     theirs, their_grads = _penalty_and_grads(critic, x)
     assert ours.item() > 0
     torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=0)
@@ -67,7 +67,7 @@ def test_dcgan_critic_leaky_relu_penalty_equals_torchs() -> None:
     x = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     ours, our_grads = _penalty_and_grads(critic, x)
     for i, layer in enumerate(critic.features):
-        if isinstance(layer, activations.LeakyReLU):
+        if isinstance(layer, activations.PenaltyLeakyReLU):
             critic.features[i] = nn.LeakyReLU(layer.negative_slope)
     theirs, their_grads = _penalty_and_grads(critic, x)
     torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=0)
@@ -94,6 +94,6 @@ def test_penalty_double_backward_does_not_run_back_through_the_forward_graph(mon
     # chargan's relu: nothing (at most an undefined gradient) reaches the forward activations.
     assert all(grad is None for grad in _gradients_reaching_forward_activations())
     # F.relu's double backward sends a zero tensor there, and the convolutions before it run on it.
-    monkeypatch.setattr(text_models, "relu", F.relu)
+    monkeypatch.setattr(text_models, "penalty_relu", F.relu)
     seen = _gradients_reaching_forward_activations()
     assert seen and all(grad is not None and not grad.any() for grad in seen)

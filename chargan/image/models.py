@@ -13,8 +13,8 @@ Shapes: generators map ``(batch, latent_dim)`` noise to ``(batch, channels,
 size, size)`` images in [-1, 1] (tanh) or [0, 1] (sigmoid); critics map
 images to ``(batch,)`` scores. Critics never use batch norm: the gradient
 penalty is per example, so each score may depend on its own image only
-(layer norm normalizes each example on its own and is allowed). The critics'
-(leaky) ReLUs are `chargan.core.activations`': same values, cheaper penalty.
+(layer norm normalizes each example on its own and is allowed). The critics
+use `chargan.core.activations`' (leaky) ReLUs: same values, cheaper penalty.
 Weights keep PyTorch's default initialization (the reference uses He /
 Glorot uniform), a detail that does not change what the models can learn.
 """
@@ -80,9 +80,9 @@ class DCGANCritic(nn.Module):
             return nn.Conv2d(c_in, c_out, 5, stride=2, padding=2)  # 28 -> 14 -> 7 -> 4; 32 -> 16 -> 8 -> 4
 
         self.features = nn.Sequential(
-            down(channels, dim), activations.LeakyReLU(0.2),
-            down(dim, 2 * dim), _critic_norm(norm, 2 * dim), activations.LeakyReLU(0.2),
-            down(2 * dim, 4 * dim), _critic_norm(norm, 4 * dim), activations.LeakyReLU(0.2),
+            down(channels, dim), activations.PenaltyLeakyReLU(0.2),
+            down(dim, 2 * dim), _critic_norm(norm, 2 * dim), activations.PenaltyLeakyReLU(0.2),
+            down(2 * dim, 4 * dim), _critic_norm(norm, 4 * dim), activations.PenaltyLeakyReLU(0.2),
         )
         self.score = nn.Linear(4 * 4 * 4 * dim, 1)
 
@@ -142,8 +142,8 @@ class ResidualBlock(nn.Module):
         self.norm1, self.norm2 = make_norm(norm, c_in), make_norm(norm, mid)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(activations.relu(self.norm1(x)))
-        return self.shortcut(x) + self.conv2(activations.relu(self.norm2(h)))
+        h = self.conv1(activations.penalty_relu(self.norm1(x)))
+        return self.shortcut(x) + self.conv2(activations.penalty_relu(self.norm2(h)))
 
 
 class _CriticInputBlock(nn.Module):
@@ -156,7 +156,7 @@ class _CriticInputBlock(nn.Module):
         self.shortcut = _MeanPoolConv(channels, dim, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.shortcut(x) + self.conv2(activations.relu(self.conv1(x)))
+        return self.shortcut(x) + self.conv2(activations.penalty_relu(self.conv1(x)))
 
 
 class ResNetGenerator(nn.Module):
@@ -189,7 +189,7 @@ class ResNetCritic(nn.Module):
         self.score = nn.Linear(dim, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = activations.relu(self.blocks(x)).mean(dim=(2, 3))  # global mean pool: (B, dim)
+        h = activations.penalty_relu(self.blocks(x)).mean(dim=(2, 3))  # global mean pool: (B, dim)
         return self.score(h).squeeze(1)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from einops import rearrange
 from torch import Tensor, nn
 
-from chargan.core.activations import relu
+from chargan.core.activations import penalty_relu
 
 
 class ResBlock1d(nn.Module):
@@ -21,7 +21,7 @@ class ResBlock1d(nn.Module):
     The ReLUs are out of place: the input itself must reach the residual sum
     unchanged (an in-place ReLU here, as in a popular public port, silently
     turns the block into ``relu(x) + 0.3 * F(x)``). They are
-    `chargan.core.activations.relu`: the penalty's double backward through
+    `chargan.core.activations.penalty_relu`: the penalty's double backward through
     them skips the forward graph.
     With ``norm="layer"`` each ReLU is preceded by a per-example layer norm
     over ``(dim, seq_len)``, which keeps the gradient penalty per-example.
@@ -38,8 +38,8 @@ class ResBlock1d(nn.Module):
         self.norm2 = _norm(norm, dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(relu(self.norm1(x)))
-        h = self.conv2(relu(self.norm2(h)))
+        h = self.conv1(penalty_relu(self.norm1(x)))
+        h = self.conv2(penalty_relu(self.norm2(h)))
         return x + self.residual_scale * h
 
 

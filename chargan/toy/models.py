@@ -26,7 +26,7 @@ def relu_mlp(in_dim: int, dim: int, hidden_layers: int, out_dim: int) -> nn.Sequ
     for _ in range(hidden_layers):
         linear = nn.Linear(width, dim)
         nn.init.kaiming_uniform_(linear.weight, nonlinearity="relu")
-        layers += [linear, activations.ReLU()]
+        layers += [linear, activations.PenaltyReLU()]
         width = dim
     out = nn.Linear(width, out_dim)
     bound = math.sqrt(3.0 / width)
