@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torc
 
 
 class SampleEvaluator:
-    """Scores 9 samples drawn by every rank together (5 + 4 rows under 2 ranks); says who logged it."""
+    """Scores 9 samples drawn by every rank together (5 rows each under 2 ranks, one padding); says who logged it."""
 
     across_ranks = True
 
