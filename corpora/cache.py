@@ -55,11 +55,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
+from itertools import chain, islice
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -69,6 +71,8 @@ from chargan.corpora.sources import CorpusSource, digest
 from chargan.errors import UserError
 from chargan.text.subword import MAX_PIECE_CHARS, AnyVocabulary, SubwordVocabulary, load_vocabulary
 from chargan.text.vocab import CharCounts, VocabularyError
+
+T = TypeVar("T")
 
 log = logging.getLogger("chargan.corpora")
 
@@ -385,7 +389,7 @@ def _encode_into(
             # Pieces are encoded by SentencePiece's C++ threads (one per core); characters
             # by one vectorized lookup, already faster than the disk.
             encode = partial(vocab.encode_batch, threads=_threads()) if subword else vocab.encode_batch
-            for chunk in _rechunk(iter_lines_file(first_pass), chunk_lines * (8 if subword else 1)):
+            for chunk in chunked(chain.from_iterable(iter_lines_file(first_pass)), chunk_lines * (8 if subword else 1)):
                 encoded = encode(chunk, seq_len)
                 out.write(encoded.tobytes())
                 if lines_out is not None:
@@ -485,16 +489,11 @@ def _threads() -> int:
     return max(1, min(16, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-def _rechunk(batches: Iterator[list[str]], size: int) -> Iterator[list[str]]:
-    """Regroup a stream of line lists into lists of ``size`` lines (the last one shorter)."""
-    pending: list[str] = []
-    for lines in batches:
-        pending.extend(lines)
-        while len(pending) >= size:
-            yield pending[:size]
-            pending = pending[size:]
-    if pending:
-        yield pending
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter), read lazily."""
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
 def _install(tmp: Path, final: Path) -> None:

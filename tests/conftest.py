@@ -13,7 +13,7 @@ from generated sentences in the same format when that folder is absent.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,18 @@ def _generated_shard(seed: int, n_lines: int = 3000) -> bytes:
         sent = " ".join(rng.choice(words) for _ in range(rng.randint(4, 30)))
         out.append(sent[0].upper() + sent[1:] + rng.choice([" .", " .", " ?", " , he said ."]))
     return ("\n".join(out) + "\n").encode("utf-8")
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for the test: tiny models gain nothing from threads, and on a busy
+    machine OpenMP's barriers cost 100x."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -52,11 +52,16 @@ def make_trainer(run: RunDirectory | None, iterations: int) -> Trainer:
     return trainer
 
 
-def _worker(rank: int, port: int, root: str, iterations: int, resume: bool) -> None:
+def _join_group(rank: int, port: int) -> None:
+    """In a spawned process: join a WORLD-process gloo group on 127.0.0.1, as torchrun's environment would."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       LOCAL_RANK=str(rank), WORLD_SIZE=str(WORLD))
     torch.set_num_threads(1)
     assert distributed.init_from_env()
+
+
+def _worker(rank: int, port: int, root: str, iterations: int, resume: bool) -> None:
+    _join_group(rank, port)
     try:
         trainer = make_trainer(RunDirectory(root), iterations)
         assert trainer.distributed and len(trainer.data.sample(4)) == 4
@@ -68,11 +73,15 @@ def _worker(rank: int, port: int, root: str, iterations: int, resume: bool) -> N
         distributed.shutdown()
 
 
-def run_ddp(root: Path, iterations: int, resume: bool = False) -> None:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for the group's rendezvous)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(_worker, args=(port, str(root), iterations, resume), nprocs=WORLD, join=True)
+        return s.getsockname()[1]
+
+
+def run_ddp(root: Path, iterations: int, resume: bool = False) -> None:
+    mp.spawn(_worker, args=(free_port(), str(root), iterations, resume), nprocs=WORLD, join=True)
 
 
 def weights(trainer_or_checkpoint) -> dict[str, torch.Tensor]:
@@ -123,10 +132,7 @@ def test_two_processes_train_what_one_process_trains(tmp_path: Path) -> None:
 
 
 def _generate_worker(rank: int, port: int, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      LOCAL_RANK=str(rank), WORLD_SIZE=str(WORLD))
-    torch.set_num_threads(1)
-    assert distributed.init_from_env()
+    _join_group(rank, port)
     try:
         generator = make_trainer(None, 1).generator
         rows_seen: list[int] = []
@@ -138,10 +144,7 @@ def _generate_worker(rank: int, port: int, out: str) -> None:
 
 
 def test_generation_is_split_over_ranks_and_gathered(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(_generate_worker, args=(port, str(tmp_path)), nprocs=WORLD, join=True)
+    mp.spawn(_generate_worker, args=(free_port(), str(tmp_path)), nprocs=WORLD, join=True)
     one_process = generate(make_trainer(None, 1).generator, 11, seed=3, batch_size=4)
     for rank in range(WORLD):
         result = torch.load(tmp_path / f"rank{rank}.pt")
@@ -174,9 +177,7 @@ def test_torchrun_cli_trains_resumes_and_writes_the_run_once(tmp_path: Path) -> 
     from chargan.corpora import load_corpus
 
     load_corpus("demo", seq_len=16, progress=False)  # encode the corpus once, as `chargan data prepare` would
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     run = tmp_path / "run"
     tiny = ["--dim", "8", "--seq-len", "16", "--batch-size", "8", "--critic-iters", "1", "--eval-every", "2",
             "--checkpoint-every", "1", "--log-every", "1", "--eval-samples", "32", "--no-progress"]

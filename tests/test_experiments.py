@@ -6,19 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from chargan.cli.main import cli
 from chargan.experiments import critic_surfaces, gradient_norms, language_objectives
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only cost
 
 
 def read_table(folder: Path, name: str) -> dict:

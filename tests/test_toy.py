@@ -22,13 +22,7 @@ from chargan.toy.models import FixedGenerator, ToyCritic, ToyGenerator
 from chargan.toy.pipeline import evaluate_toy_run, sample_points, train_toy_model
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny MLPs run faster on one thread, and the machine is shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only cost
 
 
 def tiny(name: str, **changes) -> ToyGANConfig:

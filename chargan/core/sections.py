@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_type_hints
 
 from chargan.errors import UserError
 
@@ -31,6 +31,35 @@ def build_section(cls: type[T], values: dict[str, Any], base: T | None = None) -
         raise TypeError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
     fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     return replace(base, **fixed) if base is not None else cls(**fixed)
+
+
+def validate_sections(config: Any) -> None:
+    """Validate each section of ``config`` in order (each raises `UserError` naming its first bad value)."""
+    for section in SECTIONS:
+        getattr(config, section).validate()
+
+
+def config_from_dict(cls: type[T], data: Any, what: str) -> T:
+    """The sectioned config ``cls`` from its JSON form (``config.json``).
+
+    Each section is rebuilt with `build_section` from that field's default
+    (so a family's own defaults, such as the toy's optimization settings,
+    fill what is missing); plain fields (a preset's name) are taken as they
+    are or keep their defaults. Anything that does not fit is a `UserError`.
+    """
+    check_sections(data, what)
+    types = get_type_hints(cls)
+    values: dict[str, Any] = {}
+    try:
+        for f in dataclasses.fields(cls):
+            if f.name in SECTIONS:
+                base = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                values[f.name] = build_section(types[f.name], data.get(f.name, {}), base=base)
+            elif f.name in data:
+                values[f.name] = data[f.name]
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"config does not match this version of chargan: {exc}") from None
 
 
 def check_sections(data: Any, what: str) -> None:

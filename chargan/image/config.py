@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from chargan.core.sections import build_section, check_sections, flat_names, with_flat_overrides
+from chargan.core.sections import config_from_dict, flat_names, validate_sections, with_flat_overrides
 from chargan.core.trainer import TrainConfig
 from chargan.errors import UserError
 
@@ -100,10 +100,7 @@ class ImageGANConfig:
         return IMAGE_SHAPES[self.data.dataset]
 
     def validate(self) -> ImageGANConfig:
-        self.model.validate()
-        self.data.validate()
-        self.train.validate()
-        self.eval.validate()
+        validate_sections(self)
         if self.model.arch == "resnet" and self.image_shape[1] != 32:
             raise UserError(f"the resnet arch makes 32x32 images; {self.data.dataset} is {self.image_shape[1]}x{self.image_shape[2]}",
                             hint="use arch dcgan for MNIST")
@@ -115,15 +112,7 @@ class ImageGANConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ImageGANConfig:
         """Inverse of `to_dict`; unknown keys are an error, missing ones take defaults."""
-        check_sections(data, "image")
-        try:
-            parts = {"model": build_section(ImageModelConfig, data.get("model", {})),
-                     "data": build_section(ImageDataConfig, data.get("data", {})),
-                     "train": build_section(TrainConfig, data.get("train", {})),
-                     "eval": build_section(ImageEvalConfig, data.get("eval", {}))}
-            return cls(name=data.get("name", "mnist"), **parts)
-        except (TypeError, ValueError) as exc:
-            raise UserError(f"config does not match this version of chargan: {exc}") from None
+        return config_from_dict(cls, data, "image")
 
     def guard(self) -> dict[str, Any]:
         """Settings that must not change when a run resumes (where the data and weights live may)."""

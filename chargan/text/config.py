@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from chargan.core.sections import build_section, check_sections, flat_names, with_flat_overrides
+from chargan.core.sections import config_from_dict, flat_names, validate_sections, with_flat_overrides
 from chargan.core.trainer import TrainConfig
 from chargan.errors import UserError
 
@@ -97,10 +97,7 @@ class LanguageGANConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def validate(self) -> LanguageGANConfig:
-        self.model.validate()
-        self.data.validate()
-        self.train.validate()
-        self.eval.validate()
+        validate_sections(self)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,15 +106,7 @@ class LanguageGANConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LanguageGANConfig:
         """Inverse of `to_dict`; unknown keys are an error, missing ones take defaults."""
-        check_sections(data, "language-model")
-        try:
-            parts = {"model": build_section(ModelConfig, data.get("model", {})),
-                     "data": build_section(DataConfig, data.get("data", {})),
-                     "train": build_section(TrainConfig, data.get("train", {})),
-                     "eval": build_section(EvalConfig, data.get("eval", {}))}
-            return cls(preset=data.get("preset", "paper"), **parts)
-        except (TypeError, ValueError) as exc:
-            raise UserError(f"config does not match this version of chargan: {exc}") from None
+        return config_from_dict(cls, data, "language-model")
 
     def guard(self) -> dict[str, Any]:
         """Settings that must not change when a run resumes (where the corpus lives may)."""

@@ -28,6 +28,7 @@ from torch import nn
 
 from chargan.core.run import RunDirectory
 from chargan.core.sampling import generate
+from chargan.corpora.cache import chunked
 from chargan.errors import UserError
 from chargan.text.config import EvalConfig
 from chargan.text.ngrams import NgramError, NgramStats, ngram_js, ngram_stats
@@ -169,10 +170,10 @@ def subword_reference(
         if stats is not None:
             return stats, CharProjection(pieces, cached, config.chars)
     counts = CharCounts()
-    for chunk in _chunks(lines(), _CHUNK_LINES):
+    for chunk in chunked(lines(), _CHUNK_LINES):
         counts.add("".join(line[: config.chars] for line in chunk))
     chars = counts.vocabulary()
-    ids = np.concatenate([chars.encode_batch(chunk, config.chars) for chunk in _chunks(lines(), _CHUNK_LINES)])
+    ids = np.concatenate([chars.encode_batch(chunk, config.chars) for chunk in chunked(lines(), _CHUNK_LINES)])
     result = reference_stats(ids, len(chars), config, cache_dir, tag)
     if cache_dir is not None:
         with contextlib.suppress(OSError):
@@ -188,17 +189,6 @@ def _cached_char_vocabulary(cache_dir: Path | None, tag: str) -> Vocabulary | No
         return Vocabulary.load(path)
     except UserError:
         return None
-
-
-def _chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class TextEvaluator:

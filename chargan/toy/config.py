@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from chargan.core.sections import build_section, check_sections, flat_names, with_flat_overrides
+from chargan.core.sections import config_from_dict, flat_names, validate_sections, with_flat_overrides
 from chargan.core.trainer import TrainConfig
 from chargan.errors import UserError
 
@@ -85,10 +85,7 @@ class ToyGANConfig:
     eval: ToyEvalConfig = field(default_factory=ToyEvalConfig)
 
     def validate(self) -> ToyGANConfig:
-        self.model.validate()
-        self.data.validate()
-        self.train.validate()
-        self.eval.validate()
+        validate_sections(self)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,17 +93,9 @@ class ToyGANConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ToyGANConfig:
-        """Inverse of `to_dict`; unknown keys are an error, missing ones take defaults."""
-        check_sections(data, "toy")
-        try:
-            # Missing fields take the toy defaults (TOY_TRAIN for the optimization settings).
-            parts = {"model": build_section(ToyModelConfig, data.get("model", {})),
-                     "data": build_section(ToyDataConfig, data.get("data", {})),
-                     "train": build_section(TrainConfig, data.get("train", {}), base=TOY_TRAIN),
-                     "eval": build_section(ToyEvalConfig, data.get("eval", {}))}
-            return cls(name=data.get("name", "8gaussians"), **parts)
-        except (TypeError, ValueError) as exc:
-            raise UserError(f"config does not match this version of chargan: {exc}") from None
+        """Inverse of `to_dict`; unknown keys are an error, missing ones take the toy defaults
+        (`TOY_TRAIN` for the optimization settings)."""
+        return config_from_dict(cls, data, "toy")
 
     def guard(self) -> dict[str, Any]:
         """Settings that must not change when a run resumes."""
