@@ -43,6 +43,8 @@ VARIANTS = {
     "fp32": {},
     "fp32-fused": {"fused_optimizer": True},
     "bf16-fused": {"precision": "bf16", "fused_optimizer": True},
+    "fp32-compile": {"fused_optimizer": True, "compile": True},
+    "bf16-compile": {"precision": "bf16", "fused_optimizer": True, "compile": True},
 }
 
 
@@ -96,6 +98,22 @@ class PortResBlock(models.ResBlock1d):
         return x + self.residual_scale * self.conv2(F.relu(self.norm2(h)))
 
 
+class PortGenerator(models.ConvGenerator):
+    """The generator with its output layer as a 1x1 ``nn.Conv1d`` call, as ports write it."""
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.project(z).view(len(z), self.dim, self.seq_len)
+        return self.to_vocab(self.blocks(h)).transpose(1, 2)
+
+
+class PortCritic(models.ConvCritic):
+    """The critic with its input layer as a 1x1 ``nn.Conv1d`` call on the transposed one-hot, as ports write it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.blocks(self.embed(x.transpose(1, 2)))
+        return self.score(h.flatten(1)).squeeze(-1)
+
+
 def build(cfg, seed: int, port: bool = False, vocab: int = VOCAB):
     """Generator and critic of ``cfg``, initialized from ``seed``; ``port`` gives them the port's blocks."""
     torch.manual_seed(seed)
@@ -103,6 +121,7 @@ def build(cfg, seed: int, port: bool = False, vocab: int = VOCAB):
     generator = ConvGenerator(vocab, m.seq_len, m.dim, m.latent_dim, m.n_blocks, m.kernel_size, m.residual_scale)
     critic = ConvCritic(vocab, m.seq_len, m.dim, m.n_blocks, m.kernel_size, m.residual_scale)
     if port:
+        generator.__class__, critic.__class__ = PortGenerator, PortCritic  # same parameters, the port's forward
         for block in [*generator.blocks, *critic.blocks]:
             block.__class__ = PortResBlock  # same parameters, the port's forward
     return generator, critic

@@ -97,3 +97,8 @@ def test_penalty_double_backward_does_not_run_back_through_the_forward_graph(mon
     monkeypatch.setattr(text_models, "penalty_relu", F.relu)
     seen = _gradients_reaching_forward_activations()
     assert seen and all(grad is not None and not grad.any() for grad in seen)
+
+
+def test_leaky_relu_needs_a_positive_slope() -> None:
+    with pytest.raises(ValueError, match="negative_slope"):
+        activations.penalty_leaky_relu(torch.ones(3), 0.0)

@@ -60,7 +60,7 @@ def test_bf16_autocast_matches_fp32_within_bf16_precision() -> None:
     plain = first_step()
     trainer = make_trainer(config(precision="bf16"))
     seen: list[torch.dtype] = []
-    conv = next(m for m in trainer.critic.modules() if isinstance(m, torch.nn.Conv1d))
+    conv = trainer.critic.blocks[0].conv1
     conv.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
     stats = {k: v for k, v in trainer.train_iteration().items()}
     assert torch.bfloat16 in seen  # the critic really ran in bfloat16
@@ -79,8 +79,22 @@ def test_compile_matches_the_eager_step(monkeypatch: pytest.MonkeyPatch) -> None
     torch._dynamo.reset()
     plain = first_step()
     compiled = first_step(compile=True)
-    assert compiled[2]._critic_first_order is not compiled[2].critic  # the compiled path was taken
+    # The compiled path was taken, for the whole critic step too (ConvCritic has its own input gradient).
+    assert compiled[2]._critic_first_order is not compiled[2].critic
+    assert isinstance(compiled[2]._critic_loss, torch._dynamo.eval_frame.OptimizedModule)
     assert_same_step(plain, compiled, rtol=1e-5, atol=1e-6)
+
+
+def test_compile_leaves_a_double_backward_critic_step_eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch._dynamo")
+    monkeypatch.setattr(trainer_module, "COMPILE_BACKEND", "aot_eager")
+    torch._dynamo.reset()
+    trainer = make_trainer(config(compile=True))
+    plain = torch.nn.Sequential(trainer.critic)  # the same critic, without its own input gradient
+    trainer = Trainer(trainer.generator, plain, trainer.data, config(compile=True), progress=False)
+    assert not isinstance(trainer._critic_loss, torch._dynamo.eval_frame.OptimizedModule)
+    stats = trainer.train_iteration()  # AOTAutograd would refuse the double backward
+    assert stats["gradient_penalty"].item() > 0
 
 
 def test_speed_options_may_change_on_resume(tmp_path: Path) -> None:

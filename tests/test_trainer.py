@@ -161,9 +161,40 @@ def test_linear_lr_decay_and_generator_batch_size() -> None:
         lrs.append([g["lr"] for opt in (trainer.critic_optimizer, trainer.generator_optimizer) for g in opt.param_groups])
     # Iteration k (0-based) trains at lr * (1 - k / iterations), both networks alike.
     assert lrs == [[pytest.approx(1e-3 * (1 - k / 4))] * 2 for k in range(4)]
-    # 2 critic steps draw fakes of the critic's batch (8), then the generator step uses its own (24).
-    assert seen == [8, 8, 24] * 4
+    # 2 critic steps draw fakes of the critic's batch (8) in one call, then the generator step uses its own (24).
+    assert seen == [2 * 8, 24] * 4
     with pytest.raises(UserError, match="lr-decay"):
         base_config(lr_decay="cosine").validate()
     with pytest.raises(UserError, match="generator-batch-size"):
         base_config(generator_batch_size=0).validate()
+
+
+def test_critic_steps_share_one_generator_call_with_the_same_result() -> None:
+    batched = make_trainer(None, base_config(critic_iters=3))
+    calls: list[int] = []
+    batched.generator.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    batched.critic_steps(3)
+    assert calls == [3 * 8]
+    one_by_one = make_trainer(None, base_config(critic_iters=3))
+    one_by_one._generator_per_row = False  # what a generator with batch norm gets: one call per step
+    calls.clear()
+    one_by_one.generator.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    one_by_one.critic_steps(3)
+    assert calls == [8, 8, 8]
+    for a, b in zip(parameters(batched), parameters(one_by_one)):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_generator_with_batch_norm_gets_one_call_per_critic_step() -> None:
+    trainer = make_trainer(None, base_config())
+    assert trainer._generator_per_row
+    generator = torch.nn.Sequential(torch.nn.Linear(4, LENGTH * VOCAB), torch.nn.BatchNorm1d(LENGTH * VOCAB),
+                                    torch.nn.Unflatten(1, (LENGTH, VOCAB)), torch.nn.Softmax(-1))
+    rows = np.random.default_rng(0).integers(0, VOCAB, size=(200, LENGTH))
+    data = RowSampler(rows, seed=0, transform=lambda ids: F.one_hot(ids, VOCAB).float())
+    trainer = Trainer(generator, trainer.critic, data, base_config(), latent_dim=4, progress=False)
+    assert not trainer._generator_per_row
+    calls: list[int] = []
+    generator.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    trainer.train_iteration()
+    assert calls == [8, 8, 8]  # 2 critic steps, one call each, then the generator step

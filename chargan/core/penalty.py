@@ -3,6 +3,12 @@
 The penalty is per example: each example's gradient norm is taken over *all*
 of its non-batch axes (for a sequence, the whole ``(seq_len, vocab)`` input).
 Taking it over one axis only is the most common bug in public ports.
+
+The gradient itself comes from autograd (``create_graph=True``, so the
+penalty's weight gradient is a double backward), or from the critic when it
+has a ``scores_and_input_gradient`` method (`has_input_gradient`): first-order
+ops whose weight gradient is an ordinary backward, which ``torch.compile``
+can take.
 """
 
 from __future__ import annotations
@@ -38,10 +44,51 @@ def gradient_norms(outputs: Tensor, inputs: Tensor) -> Tensor:
     low-precision forward does not lose the penalty's precision.
     """
     (grads,) = torch.autograd.grad(outputs.sum(), inputs, create_graph=True)
-    grads = grads.flatten(start_dim=1)
-    if grads.dtype in (torch.float16, torch.bfloat16):
-        grads = grads.float()
-    return grads.norm(2, dim=1)
+    return per_example_norms(grads)
+
+
+def per_example_norms(grads: Tensor) -> Tensor:
+    """``(batch, ...)`` -> ``(batch,)`` L2 norms over every non-batch axis, in float32 at least."""
+    return at_least_float32(grads.flatten(start_dim=1)).norm(2, dim=1)
+
+
+def at_least_float32(x: Tensor) -> Tensor:
+    """``x`` in float32 if it is in a lower precision (autocast's bfloat16), else unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def has_input_gradient(critic: nn.Module) -> bool:
+    """Whether ``critic`` computes its own input gradient: a ``scores_and_input_gradient(x, x_grad)`` method.
+
+    That method returns ``critic(x)`` ``(n,)`` and ``d critic(x_grad).sum() / dx_grad``
+    ``(m, ...)``, the latter written with first-order ops (see `chargan.ConvCritic`).
+    """
+    return callable(getattr(critic, "scores_and_input_gradient", None))
+
+
+def scores_and_input_gradients(critic: nn.Module, x: Tensor, x_grad: Tensor) -> tuple[Tensor, Tensor]:
+    """``critic(x)`` ``(n,)`` and ``d critic(x_grad).sum() / dx_grad`` ``(m, ...)``, both differentiable.
+
+    A critic with its own input gradient (`has_input_gradient`) computes both
+    in one pass and needs no double backward; any other scores ``x`` and
+    goes through ``autograd.grad(create_graph=True)`` at ``x_grad``.
+    """
+    if has_input_gradient(critic):
+        return critic.scores_and_input_gradient(x, x_grad)
+    return critic(x), input_gradients(critic, x_grad)
+
+
+def input_gradients(critic: nn.Module, x: Tensor) -> Tensor:
+    """``d critic(x).sum() / dx`` ``(batch, ...)``, differentiable w.r.t. the critic's weights.
+
+    A critic with its own input gradient (`has_input_gradient`) computes it
+    from first-order ops; any other goes through ``autograd.grad(create_graph=True)``.
+    """
+    if has_input_gradient(critic):
+        return critic.scores_and_input_gradient(x[:0], x)[1]
+    x = x.detach().requires_grad_(True)
+    (grads,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return grads
 
 
 def penalty_from_norms(norms: Tensor, one_sided: bool = False, target: float = 1.0) -> Tensor:
@@ -65,5 +112,5 @@ def gradient_penalty(
     ``critic`` maps ``(batch, ...)`` to ``(batch,)`` scores. ``fake`` is
     detached: the penalty trains the critic only.
     """
-    x_hat = interpolate(real.detach(), fake.detach(), generator).requires_grad_(True)
-    return weight * penalty_from_norms(gradient_norms(critic(x_hat), x_hat), one_sided)
+    x_hat = interpolate(real.detach(), fake.detach(), generator)
+    return weight * penalty_from_norms(per_example_norms(input_gradients(critic, x_hat)), one_sided)

@@ -26,7 +26,8 @@ from chargan.core.checkpoint import latest_checkpoint, load_checkpoint, save_che
 from chargan.core.data import BatchSource
 from chargan.core.device import configure_backends, resolve_device
 from chargan.core.objectives import get_objective
-from chargan.core.penalty import gradient_norms, interpolate, penalty_from_norms
+from chargan.core.critic_loss import CriticLoss
+from chargan.core.penalty import has_input_gradient
 from chargan.core.plots import plot_metrics
 from chargan.core.run import RunDirectory
 from chargan.errors import UserError
@@ -131,13 +132,15 @@ class Trainer:
     - ``precision="bf16"``: ``torch.autocast`` around the generator's and
       critic's forward passes; scores, losses and the penalty's gradient norm
       are float32. A CUDA GPU without bfloat16 is a `UserError`.
-    - ``compile``: ``torch.compile`` of the generator and of the critic's
-      calls that need no double backward (real/fake scoring, the generator
-      step). AOTAutograd has no double backward (torch 2.13 raises "does not
-      currently support double backward"), so the penalty's critic call stays
-      eager, and under DDP (where real, fake and interpolates share one call)
-      only the generator is compiled. No fallback is needed and none is taken.
-      Inductor spends ~50 s compiling even a tiny model on a 2-core CPU.
+    - ``compile``: ``torch.compile`` of the generator, of the generator
+      step's critic call, and of the whole critic step's loss (`CriticLoss`:
+      forward, penalty and their backward) when the critic has its own
+      ``input_gradient`` (`chargan.ConvCritic`) or the objective no penalty.
+      Other critics' penalty needs a double backward, which AOTAutograd does
+      not have (torch 2.13 raises "does not currently support double
+      backward"): their critic step stays eager. No fallback is needed and
+      none is taken. Inductor spends 10-50 s compiling even a tiny model on a
+      2-core CPU.
     - On CUDA, TF32 and cuDNN autotuning are on (`configure_backends`).
 
     Data parallel (launched by torchrun, see `chargan.core.distributed`):
@@ -145,9 +148,9 @@ class Trainer:
     rows, the noise and the interpolation weights (all drawn from streams that
     are identical on every rank), DDP averages the gradients, and N ranks
     train the trajectory one process trains, to float precision. The critic
-    step then scores real, fake and interpolates in ONE DDP call and takes the
-    penalty's input gradient with ``autograd.grad(create_graph=True)``, then
-    one backward of the total loss (DDP supports neither two forwards per
+    step's whole loss is one DDP call (`CriticLoss`, whose penalty gradient
+    is the critic's ``input_gradient`` or ``autograd.grad(create_graph=True)``),
+    then one backward of the total loss (DDP supports neither two forwards per
     backward nor ``backward(create_graph=True)``). Rank 0 alone logs and
     checkpoints; a checkpoint resumes on any number of ranks. Evaluation runs
     on rank 0, or on every rank for an evaluator with ``across_ranks = True``
@@ -211,24 +214,28 @@ class Trainer:
                                 "(it has no set_shard(rank, world_size))", hint="train it in one process")
             set_shard(distributed.rank(), distributed.world_size())
         generator_train: nn.Module = self.generator
-        critic_train: nn.Module = self.critic
+        critic_loss: nn.Module = CriticLoss(self.critic, self.objective, self.config.lambda_gp)
         if self.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             if self.generator_optimizer is not None:
                 generator_train = DDP(self.generator, device_ids=ids)
-            critic_train = DDP(self.critic, device_ids=ids)
+            critic_loss = DDP(critic_loss, device_ids=ids)
+        self._generator_per_row = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.generator.modules())
         self._generator_train = generator_train  # the generator step (gradients reduced over ranks)
         self._generator_fake = self.generator  # fakes for the critic step, under no_grad
-        self._critic_train = critic_train  # the critic step's scoring (gradients reduced over ranks)
-        self._critic_first_order = self.critic  # calls with no double backward: the generator step's
+        self._critic_loss = critic_loss  # the critic step's loss (gradients reduced over ranks)
+        self._critic_first_order = self.critic  # the generator step's scoring (no critic gradient)
         if self.config.compile:
-            # AOTAutograd has no double backward (torch 2.13: "torch.compile with aot_autograd does not
-            # currently support double backward"): the penalty's critic call stays eager.
             self._generator_fake = _compile(self.generator)
             self._generator_train = _compile(generator_train) if self.distributed else self._generator_fake
             self._critic_first_order = _compile(self.critic)
+            # AOTAutograd has no double backward (torch 2.13: "torch.compile with aot_autograd does not
+            # currently support double backward"): only a critic with its own input gradient, whose
+            # penalty is first-order, has its whole critic step compiled.
+            if self.objective.penalty is None or has_input_gradient(self.critic):
+                self._critic_loss = _compile(critic_loss)
 
     # ------------------------------------------------------------ one iteration
     def noise(self, batch_size: int) -> Tensor:
@@ -245,41 +252,39 @@ class Trainer:
 
         Each value is this rank's (the whole batch's in one process).
         """
+        return self.critic_steps(1)[0]
+
+    def critic_steps(self, steps: int) -> list[dict[str, Tensor]]:
+        """``steps`` critic updates (`critic_step`'s values for each).
+
+        The generator does not change during them, so all their fakes come
+        from one generator call (one large batch runs faster than ``steps``
+        small ones), unless it has batch norm (whose statistics would then
+        span the steps). Noise and interpolation weights are drawn in the
+        order single steps draw them, so the result is the same.
+        """
         batch = self.config.batch_size  # global rows; this rank computes self._critic_rows of them
         rows = self._critic_rows
-        real = self.data.sample(rows.stop - rows.start).to(self.device)
+        reals = [self.data.sample(rows.stop - rows.start).to(self.device) for _ in range(steps)]
+        noise, weights = [], []
+        for real in reals:
+            noise.append(self.noise(batch)[rows])
+            if self.objective.penalty is not None:
+                # eps drawn for the global batch, as `interpolate` draws it in one process.
+                weights.append(torch.rand((batch,) + (1,) * (real.dim() - 1), device=self.device, dtype=real.dtype,
+                                          generator=self.rng)[rows])
         with torch.no_grad(), self._autocast():
-            fake = self._generator_fake(self.noise(batch)[rows])
-        fake = fake.to(real.dtype)  # autocast may hand back bfloat16
-        penalized = self.objective.penalty is not None
-        if penalized:
-            # eps drawn for the global batch, as `interpolate` draws it in one process.
-            eps = torch.rand((batch,) + (1,) * (real.dim() - 1), device=self.device, dtype=real.dtype,
-                             generator=self.rng)[rows]
-            x_hat = interpolate(real, fake, eps=eps).requires_grad_(True)
-        n = len(real)
+            if self._generator_per_row:
+                fakes = self._generator_fake(torch.cat(noise)).split(len(noise[0]))
+            else:  # batch norm: each step's fakes are normalized over that step's batch alone
+                fakes = [self._generator_fake(z) for z in noise]
+        # autocast may hand back bfloat16 fakes
+        return [self._critic_update(real, fake.to(real.dtype), weights[i] if weights else None)
+                for i, (real, fake) in enumerate(zip(reals, fakes))]
+
+    def _critic_update(self, real: Tensor, fake: Tensor, eps: Tensor | None) -> dict[str, Tensor]:
         with self._autocast():
-            if self.distributed:
-                # DDP needs one forward per backward: real, fake and interpolates in ONE critic call.
-                # The penalty's gradient is taken w.r.t. the interpolates only (no parameter .grad is
-                # touched), then one backward of the total loss reduces every gradient over the ranks.
-                scores = self._critic_train(torch.cat([real, fake, x_hat] if penalized else [real, fake])).float()
-                real_scores, fake_scores = scores[:n], scores[n:2 * n]
-                hat_scores = scores[2 * n:] if penalized else None
-            else:
-                # Real and fake share one critic call (the critic is per-example, so this is two calls'
-                # math in one larger batch). The interpolates get their own call: the penalty's double
-                # backward then runs over their rows only (2x faster on CPU than one call of 3 batches).
-                real_scores, fake_scores = self._critic_first_order(torch.cat([real, fake])).float().split(n)
-                hat_scores = self.critic(x_hat).float() if penalized else None
-        loss = self.objective.critic_loss(real_scores, fake_scores)
-        if penalized:
-            # gradient_norms casts the gradient to float32 before the norm.
-            norms = gradient_norms(hat_scores, x_hat)
-            penalty = self.config.lambda_gp * penalty_from_norms(norms, one_sided=self.objective.penalty == "one-sided")
-            grad_norm = norms.detach().mean()
-        else:
-            penalty = grad_norm = torch.zeros((), device=self.device)
+            loss, penalty, grad_norm = self._critic_loss(real, fake, eps)
         self.critic_optimizer.zero_grad(set_to_none=True)
         (loss + penalty).backward()
         self.critic_optimizer.step()
@@ -325,7 +330,7 @@ class Trainer:
             for optimizer in (self.critic_optimizer, self.generator_optimizer):
                 for group in optimizer.param_groups if optimizer is not None else ():
                     group["lr"] = lr
-        critic_stats = [self.critic_step() for _ in range(self.config.critic_iters)]
+        critic_stats = self.critic_steps(self.config.critic_iters)
         stats = {k: torch.stack([s[k] for s in critic_stats]).mean() for k in critic_stats[0]}
         stats["critic_loss"] = stats["gradient_penalty"] - stats["wasserstein"]
         stats["generator_loss"] = self.generator_step()

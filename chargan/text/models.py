@@ -9,10 +9,12 @@ records of fixed length fit the same modules.
 
 from __future__ import annotations
 
+import torch
 from einops import rearrange
 from torch import Tensor, nn
+from torch.nn import functional as F
 
-from chargan.core.activations import penalty_relu
+from chargan.core.activations import penalty_relu, relu_input_gradient
 
 
 class ResBlock1d(nn.Module):
@@ -38,9 +40,26 @@ class ResBlock1d(nn.Module):
         self.norm2 = _norm(norm, dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(penalty_relu(self.norm1(x)))
-        h = self.conv2(penalty_relu(self.norm2(h)))
-        return x + self.residual_scale * h
+        return self.forward_saving(x)[0]
+
+    def forward_saving(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The block's output and what `input_gradient` needs: ``(x, relu1, conv1, relu2)``."""
+        relu1 = penalty_relu(self.norm1(x))
+        inner = self.conv1(relu1)
+        relu2 = penalty_relu(self.norm2(inner))
+        return x + self.residual_scale * self.conv2(relu2), (x, relu1, inner, relu2)
+
+    def input_gradient(self, grad: Tensor, saved: tuple[Tensor, ...]) -> Tensor:
+        """The gradient at the block's input from ``grad`` at its output, both ``(batch, dim, seq_len)``.
+
+        ``saved`` is `forward_saving`'s. Written with first-order ops, so the
+        result is differentiable w.r.t. the weights by an ordinary backward.
+        """
+        x, relu1, inner, relu2 = saved
+        g = F.conv_transpose1d(self.residual_scale * grad, self.conv2.weight, padding=self.conv2.padding)
+        g = _norm_input_gradient(self.norm2, relu_input_gradient(g, relu2), inner)
+        g = F.conv_transpose1d(g, self.conv1.weight, padding=self.conv1.padding)
+        return grad + _norm_input_gradient(self.norm1, relu_input_gradient(g, relu1), x)
 
 
 def _norm(kind: str, dim: int) -> nn.Module:
@@ -50,6 +69,36 @@ def _norm(kind: str, dim: int) -> nn.Module:
         # GroupNorm with one group normalizes each example over (dim, seq_len): a layer norm.
         return nn.GroupNorm(1, dim)
     raise ValueError(f"norm must be 'none' or 'layer', got {kind!r}")
+
+
+def _norm_input_gradient(norm: nn.Module, grad: Tensor, x: Tensor) -> Tensor:
+    """The gradient at ``norm``'s input ``x`` from ``grad`` at its output, ``(batch, dim, seq_len)``.
+
+    For the layer norm (``GroupNorm(1, dim)``, statistics over ``(dim, seq_len)``):
+    ``(g - mean(g) - x_hat * mean(g * x_hat)) / sigma`` with ``g = grad * gamma``,
+    in float32 at least. ``x_hat`` and ``sigma`` stay in the graph: unlike a ReLU's
+    mask, they carry second-order terms the penalty's weight gradient needs.
+    """
+    if isinstance(norm, nn.Identity):
+        return grad
+    assert isinstance(norm, nn.GroupNorm) and norm.num_groups == 1, norm
+    dtype = torch.promote_types(x.dtype, torch.float32)  # float32 at least: bfloat16 statistics are too coarse
+    x, grad = x.to(dtype), grad.to(dtype)
+    var, mean = torch.var_mean(x, dim=(1, 2), keepdim=True, correction=0)
+    inv_sigma = torch.rsqrt(var + norm.eps)
+    x_hat = (x - mean) * inv_sigma
+    g = grad * norm.weight.view(1, -1, 1) if norm.affine else grad
+    return (g - g.mean(dim=(1, 2), keepdim=True) - x_hat * (g * x_hat).mean(dim=(1, 2), keepdim=True)) * inv_sigma
+
+
+def pointwise(x: Tensor, conv: nn.Conv1d) -> Tensor:
+    """A kernel-1 ``conv`` applied to channels-last ``x`` ``(batch, seq_len, in)`` -> ``(batch, seq_len, out)``.
+
+    The same math as ``conv`` on ``(batch, in, seq_len)``, as one matmul: it
+    skips transposing the wide vocabulary side, and a 1x1 convolution runs
+    2-3x slower than the matmul on a CPU (BENCHMARKS.md).
+    """
+    return F.linear(x, conv.weight.squeeze(-1), conv.bias)
 
 
 class ConvGenerator(nn.Module):
@@ -79,7 +128,7 @@ class ConvGenerator(nn.Module):
     def logits(self, z: Tensor) -> Tensor:
         """Unnormalized scores ``(batch, seq_len, vocab_size)``."""
         h = rearrange(self.project(z), "b (d t) -> b d t", t=self.seq_len)
-        return rearrange(self.to_vocab(self.blocks(h)), "b v t -> b t v")
+        return pointwise(rearrange(self.blocks(h), "b d t -> b t d"), self.to_vocab)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.logits(z).softmax(dim=-1)
@@ -93,6 +142,8 @@ class ConvCritic(nn.Module):
     map of the flattened ``(dim, seq_len)`` features to one score. No batch
     normalization: each example's score depends on that example alone, as
     the per-example gradient penalty requires.
+
+    `input_gradient` gives the penalty its gradient without a double backward.
     """
 
     def __init__(
@@ -112,7 +163,45 @@ class ConvCritic(nn.Module):
         self.score = nn.Linear(dim * seq_len, 1)
 
     def forward(self, x: Tensor) -> Tensor:
+        h = self.blocks(self._embed(x))
+        return self.score(rearrange(h, "b d t -> b (d t)")).squeeze(-1)
+
+    def input_gradient(self, x: Tensor) -> Tensor:
+        """``d critic(x).sum() / dx``: each example's score gradient, ``(batch, seq_len, vocab_size)``.
+
+        Equal to ``torch.autograd.grad(critic(x).sum(), x, create_graph=True)``,
+        but written out with first-order ops (a forward through the blocks,
+        then transposed convolutions back through them), so the penalty's
+        weight gradient is one ordinary backward: no double backward, and
+        ``torch.compile`` can take the whole critic step.
+        """
+        return self.scores_and_input_gradient(x[:0], x)[1]
+
+    def scores_and_input_gradient(self, x: Tensor, x_grad: Tensor) -> tuple[Tensor, Tensor]:
+        """Scores of ``x`` ``(n,)`` and `input_gradient` at ``x_grad`` ``(m, seq_len, vocab_size)``.
+
+        One pass of all ``n + m`` rows through the blocks (one call per
+        layer instead of two). This is the method `chargan.core.penalty`
+        looks for: the critic step's real and fake rows are ``x``, its
+        interpolates ``x_grad``.
+        """
+        n = len(x)
+        h = self._embed(torch.cat([x, x_grad]))
+        saved = []
+        for block in self.blocks:
+            h, block_saved = block.forward_saving(h)
+            saved.append(tuple(t[n:] for t in block_saved))
+        scores = self.score(rearrange(h[:n], "b d t -> b (d t)")).squeeze(-1)
+        # The score is linear in the last features: their gradient is its weight, the same for every
+        # example. It stays one (1, dim, seq_len) row until the first ReLU mask makes it per-example,
+        # so the last block's first transposed convolution runs on one row instead of the batch.
+        grad = self.score.weight.view(1, self.dim, self.seq_len)
+        for block, block_saved in zip(reversed(self.blocks), reversed(saved)):
+            grad = block.input_gradient(grad, block_saved)
+        return scores, torch.matmul(rearrange(grad, "b d t -> b t d"), self.embed.weight.squeeze(-1))
+
+    def _embed(self, x: Tensor) -> Tensor:
+        """``(batch, seq_len, vocab_size)`` -> ``(batch, dim, seq_len)`` features."""
         if x.dim() != 3 or x.shape[1:] != (self.seq_len, self.vocab_size):
             raise ValueError(f"expected (batch, {self.seq_len}, {self.vocab_size}), got {tuple(x.shape)}")
-        h = self.blocks(self.embed(rearrange(x, "b t v -> b v t")))
-        return self.score(rearrange(h, "b d t -> b (d t)")).squeeze(-1)
+        return rearrange(pointwise(x, self.embed), "b t d -> b d t")
