@@ -177,8 +177,12 @@ class _FlopCounter(TorchDispatchMode):
 
 
 def count_flops(step: Callable[[], object]) -> float:
-    """Floating-point operations one call of ``step`` executes (multiply-adds count 2)."""
-    with _FlopCounter() as counter:
+    """Floating-point operations one call of ``step`` executes (multiply-adds count 2).
+
+    Compiled code is counted as its eager twin (``force_eager``): run under a
+    dispatch mode, dynamo would compile the step again for the mode.
+    """
+    with torch.compiler.set_stance("force_eager"), _FlopCounter() as counter:
         step()
     return float(counter.flops)
 
@@ -233,7 +237,10 @@ def main() -> None:
         steps: dict[str, Callable[[], object]] = {"eager port fp32": PortIteration(cfg, lambda: sampler.sample(t.batch_size), 0)}
         for variant in variants:
             steps[f"chargan {variant}"] = chargan_trainer(cfg, rows, VARIANTS[variant], seed=0).train_iteration
-        flops = {name: count_flops(step) for name, step in steps.items()}  # also the warm-up
+        for step in steps.values():  # warm-up (and compilation)
+            step()
+            step()
+        flops = {name: count_flops(step) for name, step in steps.items()}
         seconds = interleaved_medians(steps, repeats)
         port_s = seconds["eager port fp32"]
         for name in steps:

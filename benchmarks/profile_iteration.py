@@ -1,24 +1,22 @@
 """Where one generator iteration's time goes: a per-phase breakdown of chargan's training step.
 
-Runs the phases `Trainer.critic_step` and `Trainer.generator_step` run, in
-the same order and with the same speed options, each timed on its own
-(phases are synchronized on CUDA), and sums them per iteration:
+Runs the phases `Trainer.critic_steps` and `Trainer.generator_step` run,
+with the same speed options, each timed on its own (phases are synchronized
+on CUDA), and sums them per iteration:
 
-- data: a batch of real rows, one-hot encoded on the device
-- generator (fakes): the generator's forward for the critic's fakes (no grad)
-- critic forward: real and fake in one call, and the interpolates
-- penalty gradient: the critic's input gradient (``autograd.grad``, ``create_graph``)
-- critic backward: the Wasserstein loss's backward through real and fake
-- double backward: the penalty's backward into the critic's weights
+- data: batches of real rows, one-hot encoded on the device
+- generator (fakes): one generator forward for all the critic steps' fakes (no grad)
+- critic forward + input gradient: `CriticLoss` (real and fake scored, the
+  interpolates' input gradient from ``ConvCritic.scores_and_input_gradient``)
+- critic backward: one backward of loss + penalty into the critic's weights
 - optimizer: Adam steps of the critic (and of the generator)
 - generator step: generator and critic forward, backward
 - evaluation: 640 samples drawn, argmax-decoded and scored (JS-1..4), once per ``eval_every``
 
-The two backwards run as two calls here (the trainer makes one); the sum
-matches the trainer's iteration within noise, which is printed beside it.
+The sum matches the trainer's iteration within noise, which is printed beside it.
 
     python benchmarks/profile_iteration.py --config paper --precision bf16 --fused-optimizer
-    python benchmarks/profile_iteration.py --config cpu
+    python benchmarks/profile_iteration.py --config cpu --iterations 5 --precision bf16 --fused-optimizer --compile
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ import numpy as np
 import torch
 
 from chargan import Trainer, get_preset
-from chargan.core.penalty import gradient_norms, interpolate, penalty_from_norms
 from chargan.text.evaluation import generate_ids
 from chargan.text.ngrams import ngram_js, ngram_stats
 
@@ -71,35 +68,28 @@ class PhaseTimer:
 def profiled_iteration(trainer: Trainer, timer: PhaseTimer) -> None:
     """One iteration of `trainer`'s math, phase by phase (single process)."""
     cfg, dev = trainer.config, trainer.device
-    for _ in range(cfg.critic_iters):
-        real = timer("data", lambda: trainer.data.sample(cfg.batch_size).to(dev))
+    reals = [timer("data", lambda: trainer.data.sample(cfg.batch_size).to(dev)) for _ in range(cfg.critic_iters)]
 
-        def fakes():
-            with torch.no_grad(), trainer._autocast():
-                return trainer.generator(trainer.noise(cfg.batch_size)).to(real.dtype)
+    def fakes():
+        with torch.no_grad(), trainer._autocast():
+            return trainer.generator(trainer.noise(cfg.batch_size * cfg.critic_iters)).split(cfg.batch_size)
 
-        fake = timer("generator (fakes)", fakes)
+    for real, fake in zip(reals, timer("generator (fakes)", fakes)):
         eps = torch.rand((cfg.batch_size,) + (1,) * (real.dim() - 1), device=dev, dtype=real.dtype, generator=trainer.rng)
-        x_hat = interpolate(real, fake, eps=eps).requires_grad_(True)
 
         def forward():
             with trainer._autocast():
-                r, f = trainer.critic(torch.cat([real, fake])).float().split(len(real))
-                return r, f, trainer.critic(x_hat).float()
+                return trainer._critic_loss(real, fake.to(real.dtype), eps)
 
-        real_scores, fake_scores, hat_scores = timer("critic forward", forward)
-        loss = trainer.objective.critic_loss(real_scores, fake_scores)
-        norms = timer("penalty gradient", lambda: gradient_norms(hat_scores, x_hat))
-        penalty = cfg.lambda_gp * penalty_from_norms(norms)
+        loss, penalty, _ = timer("critic forward + input gradient", forward)
         trainer.critic_optimizer.zero_grad(set_to_none=True)
-        timer("critic backward", lambda: loss.backward())
-        timer("double backward", lambda: penalty.backward())
+        timer("critic backward", lambda: (loss + penalty).backward())
         timer("optimizer", trainer.critic_optimizer.step)
 
     def generator_step():
         trainer.critic.requires_grad_(False)
         with trainer._autocast():
-            g_loss = trainer.objective.generator_loss(trainer.critic(trainer.generator(trainer.noise(cfg.batch_size))).float())
+            g_loss = trainer._generator_loss(trainer.noise(cfg.batch_size))
         trainer.generator_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         trainer.critic.requires_grad_(True)
@@ -113,6 +103,7 @@ def main() -> None:
     parser.add_argument("--config", choices=["cpu", "paper"], default="paper")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--fused-optimizer", action="store_true")
+    parser.add_argument("--compile", action="store_true")
     parser.add_argument("--iterations", type=int, default=2, help="profiled iterations (after one warm-up)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
@@ -121,12 +112,13 @@ def main() -> None:
     rows, vocab = real_rows(cfg.model.seq_len)
     generator, critic = build(cfg, seed=0, vocab=vocab)
     train = dataclasses.replace(cfg.train, device=args.device, precision=args.precision,
-                                fused_optimizer=args.fused_optimizer)
+                                fused_optimizer=args.fused_optimizer, compile=args.compile)
     trainer = Trainer(generator, critic, one_hot_sampler(rows, cfg.model.seq_len, vocab), train, progress=False)
     trainer.data.device = trainer.device  # one-hot on the device, as the text pipeline does
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {trainer.device}, "
           f"{args.config} config (dim {cfg.model.dim}, batch {train.batch_size}, {train.critic_iters} critic steps), "
-          f"{args.precision}{', fused Adam' if args.fused_optimizer else ''}, vocab {vocab}")
+          f"{args.precision}{', fused Adam' if args.fused_optimizer else ''}{', compiled' if args.compile else ''}, "
+          f"vocab {vocab}")
 
     timer = PhaseTimer(trainer.device)
     profiled_iteration(trainer, PhaseTimer(trainer.device))  # warm-up
@@ -143,18 +135,19 @@ def main() -> None:
         eval_times.append(time.perf_counter() - start)
     evaluation = statistics.median(eval_times)
 
+    trainer.train_iteration()  # warm-up (the compiled step meets the trainer's inputs)
     start = time.perf_counter()
     for _ in range(args.iterations):
         trainer.train_iteration()
     trainer_seconds = (time.perf_counter() - start) / args.iterations
 
     total = sum(per_iteration.values())
-    print(f"\n{'phase':<20} {'s/iteration':>12} {'share':>7}")
+    print(f"\n{'phase':<32} {'s/iteration':>12} {'share':>7}")
     for name, seconds in per_iteration.items():
-        print(f"{name:<20} {seconds:12.3f} {seconds / total:7.1%}")
-    print(f"{'sum of phases':<20} {total:12.3f}")
-    print(f"{'Trainer iteration':<20} {trainer_seconds:12.3f}   (the same math in one backward per step)")
-    print(f"{'evaluation (640)':<20} {evaluation:12.3f}   once per eval_every iterations "
+        print(f"{name:<32} {seconds:12.3f} {seconds / total:7.1%}")
+    print(f"{'sum of phases':<32} {total:12.3f}")
+    print(f"{'Trainer iteration':<32} {trainer_seconds:12.3f}   (the same math in one backward per step)")
+    print(f"{'evaluation (640)':<32} {evaluation:12.3f}   once per eval_every iterations "
           f"({evaluation / trainer_seconds:.1%} of one iteration)")
 
 

@@ -19,6 +19,7 @@ _EXPORTS = {
     "Objective": "chargan.core.objectives",
     "wasserstein_critic_loss": "chargan.core.objectives",
     "wasserstein_generator_loss": "chargan.core.objectives",
+    "CriticLoss": "chargan.core.losses",
     "gradient_norms": "chargan.core.penalty",
     "gradient_penalty": "chargan.core.penalty",
     "interpolate": "chargan.core.penalty",
@@ -87,6 +88,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see
     from chargan.core.distributed import init_from_env, is_main_process
     from chargan.core.objectives import OBJECTIVES, Objective, wasserstein_critic_loss, wasserstein_generator_loss
     from chargan.core.activations import PenaltyLeakyReLU, PenaltyReLU, penalty_leaky_relu, penalty_relu
+    from chargan.core.losses import CriticLoss
     from chargan.core.penalty import gradient_norms, gradient_penalty, interpolate
     from chargan.core.run import RunDirectory
     from chargan.core.trainer import Trainer, TrainConfig, TrainResult
@@ -134,6 +136,7 @@ __all__ = [
     "wasserstein_generator_loss",
     "gradient_penalty",
     "gradient_norms",
+    "CriticLoss",
     "interpolate",
     "Trainer",
     "TrainConfig",

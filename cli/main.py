@@ -100,8 +100,9 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
               help="Forward passes in float32 (default) or bfloat16 autocast (the penalty's norm stays float32); "
                    "may change on --resume.")
 @click.option("--compile/--no-compile", "compile", default=None,
-              help="torch.compile the generator and the critic's first-order calls (the penalty's double-backward "
-                   "call stays eager); minutes of compiling first. Default: off.")
+              help="torch.compile the generator and the whole critic step (the text critic computes its own "
+                   "penalty gradient; critics that need a double backward stay eager); 10-60 s of compiling "
+                   "first. Default: off.")
 @click.option("--fused-optimizer/--no-fused-optimizer", default=None,
               help="Fused optimizer kernels where torch has them (Adam), else multi-tensor foreach. Default: off.")
 @click.option("--log-every", type=POSITIVE, default=None, help="Iterations between metrics.jsonl records.")

@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from chargan import ConvCritic, gradient_penalty
-from chargan.core.critic_loss import CriticLoss
+from chargan import ConvCritic, CriticLoss, gradient_penalty
 from chargan.core.objectives import get_objective
 from chargan.core.penalty import has_input_gradient, input_gradients, penalty_from_norms, per_example_norms
 
@@ -109,3 +108,16 @@ def test_gradient_penalty_uses_the_critics_own_gradient() -> None:
     ours = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(3))
     theirs = gradient_penalty(AutogradOnly(critic), real, fake, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(("dim", "n_blocks"), [(16, 1), (160, 1), (16, 0)])
+def test_one_pass_and_two_passes_agree(dim: int, n_blocks: int) -> None:
+    # Up to ONE_PASS_MAX_DIM channels the scored rows and the interpolates share the blocks' calls.
+    torch.manual_seed(0)
+    critic = ConvCritic(VOCAB, SEQ, dim=dim, n_blocks=n_blocks, kernel_size=3).double()
+    real, fake = _batch()
+    scores, grads = critic.scores_and_input_gradient(real, fake)
+    x = fake.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad(critic(x).sum(), x)
+    torch.testing.assert_close(scores, critic(real), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(grads, expected, rtol=1e-12, atol=1e-14)

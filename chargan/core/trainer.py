@@ -25,8 +25,8 @@ from chargan.core import distributed
 from chargan.core.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from chargan.core.data import BatchSource
 from chargan.core.device import configure_backends, resolve_device
+from chargan.core.losses import CriticLoss, GeneratorLoss
 from chargan.core.objectives import get_objective
-from chargan.core.critic_loss import CriticLoss
 from chargan.core.penalty import has_input_gradient
 from chargan.core.plots import plot_metrics
 from chargan.core.run import RunDirectory
@@ -65,7 +65,7 @@ class TrainConfig:
     # Speed options: they change how the math runs, not what it is, so a resumed run may change them.
     precision: str = "fp32"  # "fp32", or "bf16": autocast forward passes; the penalty's norm stays float32
     fused_optimizer: bool = False  # Adam/RMSprop with fused kernels where torch has them, else foreach
-    compile: bool = False  # torch.compile the generator and the critic's first-order calls (see Trainer)
+    compile: bool = False  # torch.compile the generator and the critic step where it can (see Trainer)
 
     def validate(self) -> None:
         """Raise `UserError` naming the first impossible value."""
@@ -132,10 +132,11 @@ class Trainer:
     - ``precision="bf16"``: ``torch.autocast`` around the generator's and
       critic's forward passes; scores, losses and the penalty's gradient norm
       are float32. A CUDA GPU without bfloat16 is a `UserError`.
-    - ``compile``: ``torch.compile`` of the generator, of the generator
-      step's critic call, and of the whole critic step's loss (`CriticLoss`:
-      forward, penalty and their backward) when the critic has its own
-      ``input_gradient`` (`chargan.ConvCritic`) or the objective no penalty.
+    - ``compile``: ``torch.compile`` of the generator's fakes, of the
+      generator step (`GeneratorLoss`: both networks, one graph) and of the
+      whole critic step's loss (`CriticLoss`: forward, penalty and their
+      backward) when the critic computes its own input gradient
+      (`chargan.ConvCritic`) or the objective has no penalty.
       Other critics' penalty needs a double backward, which AOTAutograd does
       not have (torch 2.13 raises "does not currently support double
       backward"): their critic step stays eager. No fallback is needed and
@@ -223,14 +224,16 @@ class Trainer:
                 generator_train = DDP(self.generator, device_ids=ids)
             critic_loss = DDP(critic_loss, device_ids=ids)
         self._generator_per_row = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.generator.modules())
-        self._generator_train = generator_train  # the generator step (gradients reduced over ranks)
         self._generator_fake = self.generator  # fakes for the critic step, under no_grad
         self._critic_loss = critic_loss  # the critic step's loss (gradients reduced over ranks)
-        self._critic_first_order = self.critic  # the generator step's scoring (no critic gradient)
+        # The generator step's loss; the critic is called outside DDP, as its weights take no gradient there.
+        self._generator_loss: nn.Module = GeneratorLoss(generator_train, self.critic, self.objective)
         if self.config.compile:
             self._generator_fake = _compile(self.generator)
-            self._generator_train = _compile(generator_train) if self.distributed else self._generator_fake
-            self._critic_first_order = _compile(self.critic)
+            if self.distributed:  # DDP compiles at the top of a graph: the two networks apart
+                self._generator_loss = GeneratorLoss(_compile(generator_train), _compile(self.critic), self.objective)
+            else:
+                self._generator_loss = _compile(self._generator_loss)
             # AOTAutograd has no double backward (torch 2.13: "torch.compile with aot_autograd does not
             # currently support double backward"): only a critic with its own input gradient, whose
             # penalty is first-order, has its whole critic step compiled.
@@ -300,13 +303,11 @@ class Trainer:
         z = self.noise(batch)[self._generator_rows]
         if self.generator_optimizer is None:
             with torch.no_grad(), self._autocast():
-                return self.objective.generator_loss(self._critic_first_order(self._generator_fake(z)).float())
-        # The critic is called outside DDP here: its weights take no gradient in this step.
+                return self._generator_loss(z)
         self.critic.requires_grad_(False)  # no critic weight gradients needed here
         try:
             with self._autocast():
-                scores = self._critic_first_order(self._generator_train(z)).float()
-            loss = self.objective.generator_loss(scores)
+                loss = self._generator_loss(z)
             self.generator_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.generator_optimizer.step()

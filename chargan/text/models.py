@@ -94,11 +94,20 @@ def _norm_input_gradient(norm: nn.Module, grad: Tensor, x: Tensor) -> Tensor:
 def pointwise(x: Tensor, conv: nn.Conv1d) -> Tensor:
     """A kernel-1 ``conv`` applied to channels-last ``x`` ``(batch, seq_len, in)`` -> ``(batch, seq_len, out)``.
 
-    The same math as ``conv`` on ``(batch, in, seq_len)``, as one matmul: it
-    skips transposing the wide vocabulary side, and a 1x1 convolution runs
-    2-3x slower than the matmul on a CPU (BENCHMARKS.md).
+    The same math as ``conv`` on ``(batch, in, seq_len)``, as one 2-D matmul
+    over ``batch * seq_len`` rows: a 1x1 convolution runs 2-3x slower than
+    the matmul on a CPU, and a 3-D ``linear`` on a transposed input becomes
+    a batched matmul. Only a non-contiguous ``x`` is copied (the narrow side
+    when called on transposed features).
     """
-    return F.linear(x, conv.weight.squeeze(-1), conv.bias)
+    rows = x.reshape(-1, x.shape[-1])
+    return F.linear(rows, conv.weight.squeeze(-1), conv.bias).view(*x.shape[:-1], conv.out_channels)
+
+
+def pointwise_transposed(grad: Tensor, conv: nn.Conv1d) -> Tensor:
+    """The gradient at `pointwise`'s input from ``grad`` ``(batch, seq_len, out)`` at its output."""
+    rows = grad.reshape(-1, grad.shape[-1])
+    return (rows @ conv.weight.squeeze(-1)).view(*grad.shape[:-1], conv.in_channels)
 
 
 class ConvGenerator(nn.Module):
@@ -132,6 +141,10 @@ class ConvGenerator(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         return self.logits(z).softmax(dim=-1)
+
+
+#: `ConvCritic.scores_and_input_gradient` shares one pass between scored rows and interpolates up to this width.
+ONE_PASS_MAX_DIM = 128
 
 
 class ConvCritic(nn.Module):
@@ -180,25 +193,32 @@ class ConvCritic(nn.Module):
     def scores_and_input_gradient(self, x: Tensor, x_grad: Tensor) -> tuple[Tensor, Tensor]:
         """Scores of ``x`` ``(n,)`` and `input_gradient` at ``x_grad`` ``(m, seq_len, vocab_size)``.
 
-        One pass of all ``n + m`` rows through the blocks (one call per
-        layer instead of two). This is the method `chargan.core.penalty`
-        looks for: the critic step's real and fake rows are ``x``, its
-        interpolates ``x_grad``.
+        This is the method `chargan.core.penalty` looks for: the critic step's
+        real and fake rows are ``x``, its interpolates ``x_grad``. Up to
+        `ONE_PASS_MAX_DIM` channels all ``n + m`` rows go through the blocks
+        together: small convolutions cost their call more than their
+        arithmetic, and one call per layer beats two. Wider critics take the
+        ``m`` rows on their own, because the backward of a shared call would
+        also run over the interpolates' rows, whose forward only supplies ReLU
+        masks (paper config, float32: 1.3x slower shared).
         """
         n = len(x)
-        h = self._embed(torch.cat([x, x_grad]))
+        one_pass = self.dim <= ONE_PASS_MAX_DIM
+        # Embedded apart and joined at dim channels: joining the vocab-wide inputs would copy more.
+        h = torch.cat([self._embed(x), self._embed(x_grad)]) if one_pass else self._embed(x_grad)
         saved = []
         for block in self.blocks:
             h, block_saved = block.forward_saving(h)
-            saved.append(tuple(t[n:] for t in block_saved))
-        scores = self.score(rearrange(h[:n], "b d t -> b (d t)")).squeeze(-1)
+            saved.append(tuple(t[n:] for t in block_saved) if one_pass else block_saved)
+        scores = self.score(rearrange(h[:n], "b d t -> b (d t)")).squeeze(-1) if one_pass else self(x)
         # The score is linear in the last features: their gradient is its weight, the same for every
         # example. It stays one (1, dim, seq_len) row until the first ReLU mask makes it per-example,
         # so the last block's first transposed convolution runs on one row instead of the batch.
         grad = self.score.weight.view(1, self.dim, self.seq_len)
         for block, block_saved in zip(reversed(self.blocks), reversed(saved)):
             grad = block.input_gradient(grad, block_saved)
-        return scores, torch.matmul(rearrange(grad, "b d t -> b t d"), self.embed.weight.squeeze(-1))
+        grad = grad.expand(len(x_grad), -1, -1)  # still one row if there are no blocks
+        return scores, pointwise_transposed(rearrange(grad, "b d t -> b t d"), self.embed)
 
     def _embed(self, x: Tensor) -> Tensor:
         """``(batch, seq_len, vocab_size)`` -> ``(batch, dim, seq_len)`` features."""

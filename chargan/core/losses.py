@@ -1,4 +1,4 @@
-"""One critic step's loss as one module call, so DDP and ``torch.compile`` can wrap it whole."""
+"""Each step's loss as one module call, so DDP and ``torch.compile`` can wrap it whole."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ class CriticLoss(nn.Module):
 
     Real and fake share one critic call (the critic is per-example, so this
     is two calls' math in one larger batch). A critic with its own input
-    gradient (`chargan.ConvCritic`) takes the interpolates in the same pass
-    and needs no double backward. Any other scores them in a call of their
-    own, so that autograd's input gradient covers their rows alone
-    (differentiating one call of all three is 2x slower on a CPU). DDP sees
-    one forward per backward either way.
+    gradient (`chargan.ConvCritic`) returns their scores and the
+    interpolates' gradient together and needs no double backward. Any other
+    takes the interpolates in a call of their own, so that autograd's input
+    gradient covers their rows alone (differentiating one call of all three
+    is 2x slower on a CPU). DDP sees one forward per backward either way.
     """
 
     def __init__(self, critic: nn.Module, objective: Objective, lambda_gp: float = 10.0) -> None:
@@ -48,3 +48,21 @@ class CriticLoss(nn.Module):
         norms = per_example_norms(grads)
         penalty = self.lambda_gp * penalty_from_norms(norms, one_sided=self.objective.penalty == "one-sided")
         return loss, penalty, norms.detach().mean()
+
+
+class GeneratorLoss(nn.Module):
+    """``forward(z) -> loss``: the objective's generator loss on ``critic(generator(z))``, in float32 (at least).
+
+    ``z`` is ``(batch, latent_dim)``. One module for both networks, so
+    ``torch.compile`` makes one graph of the generator step (the critic's
+    weights take no gradient there: the trainer freezes them).
+    """
+
+    def __init__(self, generator: nn.Module, critic: nn.Module, objective: Objective) -> None:
+        super().__init__()
+        self.generator = generator
+        self.critic = critic
+        self.objective = objective
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.objective.generator_loss(at_least_float32(self.critic(self.generator(z))))
