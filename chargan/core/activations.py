@@ -78,6 +78,8 @@ def penalty_leaky_relu(x: Tensor, negative_slope: float = 0.2) -> Tensor:
     if negative_slope <= 0:
         raise ValueError(f"negative_slope must be positive, got {negative_slope}")
     return _MaskedLeakyReLU.apply(x, negative_slope)
+
+
 class PenaltyReLU(nn.Module):
     """Module form of `penalty_relu`."""
 

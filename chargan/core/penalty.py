@@ -70,7 +70,7 @@ def scores_and_input_gradients(critic: nn.Module, x: Tensor, x_grad: Tensor) -> 
     """``critic(x)`` ``(n,)`` and ``d critic(x_grad).sum() / dx_grad`` ``(m, ...)``, both differentiable.
 
     A critic with its own input gradient (`has_input_gradient`) computes both
-    in one pass and needs no double backward; any other scores ``x`` and
+    itself and needs no double backward; any other scores ``x`` and
     goes through ``autograd.grad(create_graph=True)`` at ``x_grad``.
     """
     if has_input_gradient(critic):
