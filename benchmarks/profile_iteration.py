@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from chargan import Trainer, get_preset
+from chargan.core.penalty import interpolation_weights
 from chargan.text.evaluation import generate_ids
 from chargan.text.ngrams import ngram_js, ngram_stats
 
@@ -75,7 +76,7 @@ def profiled_iteration(trainer: Trainer, timer: PhaseTimer) -> None:
             return trainer.generator(trainer.noise(cfg.batch_size * cfg.critic_iters)).split(cfg.batch_size)
 
     for real, fake in zip(reals, timer("generator (fakes)", fakes)):
-        eps = torch.rand((cfg.batch_size,) + (1,) * (real.dim() - 1), device=dev, dtype=real.dtype, generator=trainer.rng)
+        eps = interpolation_weights(cfg.batch_size, real, trainer.rng)
 
         def forward():
             with trainer._autocast():

@@ -29,9 +29,14 @@ def interpolate(real: Tensor, fake: Tensor, generator: torch.Generator | None = 
     if real.shape != fake.shape:
         raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} differ in shape")
     if eps is None:
-        eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-        eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype, generator=generator)
+        eps = interpolation_weights(real.shape[0], real, generator)
     return torch.lerp(fake, real, eps)
+
+
+def interpolation_weights(batch: int, like: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """``eps ~ U[0, 1]``, one per example: ``(batch, 1, ...)`` with ``like``'s rank, device and dtype."""
+    shape = (batch,) + (1,) * (like.dim() - 1)
+    return torch.rand(shape, device=like.device, dtype=like.dtype, generator=generator)
 
 
 def gradient_norms(outputs: Tensor, inputs: Tensor) -> Tensor:

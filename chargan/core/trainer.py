@@ -27,7 +27,7 @@ from chargan.core.data import BatchSource
 from chargan.core.device import configure_backends, resolve_device
 from chargan.core.losses import CriticLoss, GeneratorLoss
 from chargan.core.objectives import get_objective
-from chargan.core.penalty import has_input_gradient
+from chargan.core.penalty import has_input_gradient, interpolation_weights
 from chargan.core.plots import plot_metrics
 from chargan.core.run import RunDirectory
 from chargan.errors import UserError
@@ -269,21 +269,20 @@ class Trainer:
         batch = self.config.batch_size  # global rows; this rank computes self._critic_rows of them
         rows = self._critic_rows
         reals = [self.data.sample(rows.stop - rows.start).to(self.device) for _ in range(steps)]
-        noise, weights = [], []
+        noise: list[Tensor] = []
+        weights: list[Tensor | None] = []
         for real in reals:
             noise.append(self.noise(batch)[rows])
-            if self.objective.penalty is not None:
-                # eps drawn for the global batch, as `interpolate` draws it in one process.
-                weights.append(torch.rand((batch,) + (1,) * (real.dim() - 1), device=self.device, dtype=real.dtype,
-                                          generator=self.rng)[rows])
+            # eps drawn for the global batch, as `interpolate` draws it in one process.
+            penalized = self.objective.penalty is not None
+            weights.append(interpolation_weights(batch, real, self.rng)[rows] if penalized else None)
         with torch.no_grad(), self._autocast():
             if self._generator_per_row:
                 fakes = self._generator_fake(torch.cat(noise)).split(len(noise[0]))
             else:  # batch norm: each step's fakes are normalized over that step's batch alone
                 fakes = [self._generator_fake(z) for z in noise]
         # autocast may hand back bfloat16 fakes
-        return [self._critic_update(real, fake.to(real.dtype), weights[i] if weights else None)
-                for i, (real, fake) in enumerate(zip(reals, fakes))]
+        return [self._critic_update(real, fake.to(real.dtype), eps) for real, fake, eps in zip(reals, fakes, weights)]
 
     def _critic_update(self, real: Tensor, fake: Tensor, eps: Tensor | None) -> dict[str, Tensor]:
         with self._autocast():
