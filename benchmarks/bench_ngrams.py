@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from chargan.corpora.units import Vocabulary
 from chargan.text.metrics import copy_rate, word_hit_rate, word_set
 from chargan.text.ngrams import ngram_js, ngram_stats
-from chargan.text.vocab import Vocabulary
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_GLOB = str(REPO.parent / "shared" / "corpora" / "billion_word" / "*.txt")

@@ -33,6 +33,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_corpus import write_corpus  # noqa: E402
 
+from chargan.corpora.units import UNITS  # noqa: E402
+
 FULL_CORPUS_LINES = 30_301_028
 
 CHILD = r"""
@@ -84,7 +86,7 @@ def prepare_part(sizes: list[int], work: Path, units: str) -> None:
               f"{r['maxrss_mb'] - base:>15.1f}{r['cache_mb']:>10.1f}")
         subprocess.run(["rm", "-rf", str(cache)], check=False)
     if units == "subword":
-        from chargan.text.subword import TRAIN_SAMPLE_LINES
+        from chargan.corpora.units import TRAIN_SAMPLE_LINES
 
         print(f"(subword: SentencePiece trains on a random sample of at most {TRAIN_SAMPLE_LINES:,} lines, so its "
               "memory stops growing there; the streaming passes add time, not memory)")
@@ -104,7 +106,7 @@ def train_part(sizes: list[int], work: Path, rounds: int, iterations: int) -> No
     from chargan.core.data import RowSampler
     from chargan.core.trainer import Trainer
     from chargan.corpora import load_corpus
-    from chargan.text.pipeline import build_models, one_hot
+    from chargan.text.family import build_models, one_hot
 
     torch.set_num_threads(2)
     print(f"\n== training speed vs corpus size (`cpu` preset, {iterations} iterations x {rounds} rounds each)")
@@ -144,7 +146,7 @@ def main() -> None:
                         help="corpus sizes (lines) to prepare")
     parser.add_argument("--train-sizes", type=int, nargs="*", default=[100_000, 10_000_000],
                         help="corpus sizes (lines) to train on")
-    parser.add_argument("--units", choices=["char", "subword"], default="char")
+    parser.add_argument("--units", choices=UNITS, default="char")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=10, help="generator iterations per round")
     parser.add_argument("--workdir", type=Path, default=None)

@@ -72,15 +72,15 @@ def profiled_iteration(trainer: Trainer, timer: PhaseTimer) -> None:
     reals = [timer("data", lambda: trainer.data.sample(cfg.batch_size).to(dev)) for _ in range(cfg.critic_iters)]
 
     def fakes():
-        with torch.no_grad(), trainer._autocast():
+        with torch.no_grad(), trainer.steps.autocast():
             return trainer.generator(trainer.noise(cfg.batch_size * cfg.critic_iters)).split(cfg.batch_size)
 
     for real, fake in zip(reals, timer("generator (fakes)", fakes)):
         eps = interpolation_weights(cfg.batch_size, real, trainer.rng)
 
         def forward():
-            with trainer._autocast():
-                return trainer._critic_loss(real, fake.to(real.dtype), eps)
+            with trainer.steps.autocast():
+                return trainer.steps.critic_loss(real, fake.to(real.dtype), eps)
 
         loss, penalty, _ = timer("critic forward + input gradient", forward)
         trainer.critic_optimizer.zero_grad(set_to_none=True)
@@ -89,8 +89,8 @@ def profiled_iteration(trainer: Trainer, timer: PhaseTimer) -> None:
 
     def generator_step():
         trainer.critic.requires_grad_(False)
-        with trainer._autocast():
-            g_loss = trainer._generator_loss(trainer.noise(cfg.batch_size))
+        with trainer.steps.autocast():
+            g_loss = trainer.steps.generator_loss(trainer.noise(cfg.batch_size))
         trainer.generator_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         trainer.critic.requires_grad_(True)

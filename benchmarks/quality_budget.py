@@ -39,7 +39,7 @@ from bench_train_step import VARIANTS, PortIteration, chargan_trainer, one_hot_s
 from chargan import get_preset  # noqa: E402
 from chargan.corpora import load_corpus  # noqa: E402
 from chargan.text.evaluation import generate_ids, score_ids  # noqa: E402
-from chargan.text.pipeline import corpus_reference  # noqa: E402
+from chargan.text.corpus import corpus_reference  # noqa: E402
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "billion_word"
 IMPLS = ["port", *(f"chargan-{v}" for v in VARIANTS)]

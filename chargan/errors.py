@@ -20,3 +20,7 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+class UsageError(UserError):
+    """A request a command cannot serve as given (a flag that does not apply): the CLI exits with 2."""

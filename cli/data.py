@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from chargan.corpora.download import DEFAULT_SHA256, DEFAULT_URL, fetch_billion_word
+from chargan.corpora.units import UNITS
 from chargan.cli.group import CleanErrorGroup
 
 _CHECKSUM = re.compile(r"sha256:([0-9a-fA-F]{64})")
@@ -84,7 +85,7 @@ def download(corpus: str, data_dir: Path | None, url: str | None, checksum: str 
 @click.option("--text-column", default="text", show_default=True, help="hf: corpora: the text column.")
 @click.option("--seq-len", type=click.IntRange(min=1), default=32, show_default=True, help="Symbols per row.")
 @click.option("--max-lines", type=click.IntRange(min=1), default=None, help="Use at most this many lines.")
-@click.option("--units", type=click.Choice(["char", "subword"]), default="char", show_default=True,
+@click.option("--units", type=click.Choice(list(UNITS)), default="char", show_default=True,
               help="Characters or SentencePiece pieces.")
 @click.option("--max-vocab", type=click.IntRange(min=3), default=2048, show_default=True,
               help="--units char: most frequent characters kept (padding and unknown included).")

@@ -6,11 +6,11 @@ from typing import Any
 
 import click
 
-from chargan.errors import UserError
+from chargan.errors import UsageError, UserError
 
 
 class CleanErrorGroup(click.Group):
-    """Turns library `UserError`s into one ``Error:`` line (exit 1) and Ctrl-C into exit 130.
+    """Turns library `UserError`s into one ``Error:`` line (exit 1; a `UsageError` exits 2) and Ctrl-C into exit 130.
 
     Subcommands and nested groups run inside `invoke`, so one group class at
     the top covers every command below it.
@@ -19,6 +19,8 @@ class CleanErrorGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except UsageError as exc:
+            raise click.UsageError(str(exc), ctx=click.get_current_context(silent=True)) from None
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:

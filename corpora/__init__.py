@@ -3,13 +3,15 @@
     from chargan.corpora import load_corpus
     corpus = load_corpus("demo", seq_len=32)      # or "billion_word", or a path
     corpus.ids          # read-only memmap (n_lines, seq_len), uint8/uint16
-    corpus.vocab        # chargan.text.vocab.Vocabulary (pad 0, unk 1)
+    corpus.vocab        # chargan.corpora.units.Vocabulary (pad 0, unk 1)
     corpus.lines()      # the same lines as text, for word-level metrics
 
-See `load_corpus` for the specs and settings, `chargan.corpora.cache` for the
-on-disk format, `chargan.corpora.billion_word` for where the benchmark is
-looked for. This package imports nothing from chargan but
-`chargan.text.vocab`, `chargan.text.subword` and `chargan.errors`.
+See `load_corpus` for the specs and settings, `chargan.corpora.units` for the
+vocabularies (the `UNITS` a corpus can be cut into), `chargan.corpora.cache`
+for the on-disk format, `chargan.corpora.billion_word` for where the benchmark
+is looked for, `chargan.corpora.images` for MNIST and CIFAR-10. This package is
+the data layer of every family: it imports nothing from chargan but
+`chargan.errors` (and its own modules).
 """
 
 from chargan.corpora.billion_word import heldout_shards, locate_billion_word, training_shards
@@ -20,6 +22,7 @@ from chargan.corpora.errors import CorpusError, CorpusFormatError, CorpusNotFoun
 from chargan.corpora.load import BUILTIN_SPECS, canonical_spec, corpus_settings, load_corpus, resolve_source
 from chargan.corpora.locations import cache_root, corpora_cache_dir, user_data_dir
 from chargan.corpora.text_files import read_text_lines
+from chargan.corpora.units import UNITS
 
 __all__ = [
     "BUILTIN_SPECS",
@@ -27,6 +30,7 @@ __all__ = [
     "CorpusFormatError",
     "CorpusNotFoundError",
     "EncodedCorpus",
+    "UNITS",
     "cache_root",
     "canonical_spec",
     "corpora_cache_dir",

@@ -21,3 +21,13 @@ class CorpusNotFoundError(CorpusError):
 
 class CorpusFormatError(CorpusError):
     """A corpus file exists but is not usable text (not UTF-8, binary, empty)."""
+
+
+def checked_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
+    """``value`` when it is an int in ``minimum..maximum``, else a `CorpusError` naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CorpusError(f"{name} must be an integer, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise CorpusError(f"{name} must be {bound}, got {value}")
+    return int(value)

@@ -130,7 +130,7 @@ class HFSource(CorpusSource):
     def _open(self):
         """The split as a `datasets` Dataset or IterableDataset, or a `CorpusError`."""
         try:
-            import datasets
+            import datasets  # heavy (pyarrow, pandas): imported only to read an hf: corpus
         except ImportError:  # pragma: no cover - a declared dependency
             raise CorpusError("reading a Hugging Face dataset needs the `datasets` package",
                               hint="pip install datasets") from None

@@ -17,7 +17,7 @@ Formats read:
   a Python pickle of a dict with ``b'data'`` (a (10000, 3072) uint8 array, the
   red, green and blue planes of 32x32 images in turn) and ``b'labels'``.
   ``pickle.load`` can run any code a file asks for, so these files go
-  through `SafeUnpickler`, which only rebuilds numpy arrays and dtypes.
+  through `safe_pickle.SafeUnpickler`: it only rebuilds numpy arrays and dtypes.
 
 Where the data is looked for is the same as for the text corpora (see
 `chargan.corpora.billion_word`): ``data_dir`` when given (no fall-through),
@@ -33,7 +33,6 @@ place only when complete); every URL and checksum can be overridden.
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import pickle
 import zlib
@@ -47,6 +46,7 @@ from chargan.corpora.archive import extract_tar
 from chargan.corpora.download import default_data_dir, download, sha256_file
 from chargan.corpora.errors import CorpusError, CorpusFormatError, CorpusNotFoundError
 from chargan.corpora.locations import DATA_ENV, data_dir_from_env, user_data_dir
+from chargan.corpora.safe_pickle import ForbiddenGlobal, safe_unpickle
 
 DATASETS = ("mnist", "cifar10")
 SPLITS = ("train", "test")
@@ -100,8 +100,6 @@ class ImageSet:
 
 
 # ================================================================ locating
-
-
 def _bases(data_dir: str | os.PathLike[str] | None) -> tuple[list[tuple[Path, str]], list[str]]:
     """The folders to search, with labels, and the places skipped (for the error message)."""
     if data_dir is not None:
@@ -189,8 +187,6 @@ def locate_cifar10(data_dir: str | os.PathLike[str] | None = None, split: str = 
 
 
 # ================================================================ reading MNIST
-
-
 def _corrupt(path: Path, why: str) -> CorpusFormatError:
     return CorpusFormatError(f"{path} is not a valid {why}",
                              hint=f"delete {path} and download it again (or let chargan download it)")
@@ -246,46 +242,6 @@ def read_mnist(images_path: str | os.PathLike[str], labels_path: str | os.PathLi
 
 
 # ============================================================ reading CIFAR-10
-
-
-def _numpy_globals() -> dict[tuple[str, str], object]:
-    """The few callables a pickled numpy array needs, under their old and new module names."""
-    core = getattr(np, "_core", None) or np.core  # numpy 2 renamed numpy.core to numpy._core
-    reconstruct = core.multiarray._reconstruct
-    frombuffer = core.numeric._frombuffer  # protocol-5 pickles of arrays
-    allowed: dict[tuple[str, str], object] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
-    for module in ("numpy.core", "numpy._core"):
-        allowed[(f"{module}.multiarray", "_reconstruct")] = reconstruct
-        allowed[(f"{module}.numeric", "_frombuffer")] = frombuffer
-    return allowed
-
-
-class ForbiddenGlobal(pickle.UnpicklingError):
-    """A pickle named a global outside `SafeUnpickler`'s allow-list."""
-
-
-class SafeUnpickler(pickle.Unpickler):
-    """An unpickler that rebuilds plain containers and numpy arrays, and nothing else.
-
-    Any other global a pickle names (``os.system``, ``builtins.eval``, a
-    class of some package) raises `ForbiddenGlobal` before it is imported or
-    called; persistent ids are refused by the base class.
-    """
-
-    _allowed = _numpy_globals()
-
-    def find_class(self, module: str, name: str) -> object:
-        try:
-            return self._allowed[(module, name)]
-        except KeyError:
-            raise ForbiddenGlobal(f"refused to load the global {module}.{name}") from None
-
-
-def safe_unpickle(data: bytes) -> object:
-    """Unpickle ``data`` with `SafeUnpickler`; Python 2 strings stay bytes (``encoding='bytes'``)."""
-    return SafeUnpickler(io.BytesIO(data), encoding="bytes").load()
-
-
 def read_cifar_batch(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     """Images ``(n, 3, 32, 32)`` uint8 and labels ``(n,)`` int64 from one CIFAR-10 python batch.
 
@@ -330,8 +286,6 @@ def read_cifar10(folder: str | os.PathLike[str], split: str = "train") -> tuple[
 
 
 # ================================================================ fetching
-
-
 def _base(data_dir: str | os.PathLike[str] | None) -> Path:
     return Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
 
@@ -398,8 +352,6 @@ def fetch_cifar10(
 
 
 # ================================================================ loading
-
-
 def load_images(
     dataset: str,
     data_dir: str | os.PathLike[str] | None = None,

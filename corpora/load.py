@@ -8,20 +8,17 @@ from pathlib import Path
 from chargan.corpora.billion_word import BillionWordSource, locate_billion_word
 from chargan.corpora.builtin import DemoSource
 from chargan.corpora.cache import EncodedCorpus, open_or_build
-from chargan.corpora.errors import CorpusError
+from chargan.corpora.errors import CorpusError, checked_int
 from chargan.corpora.hf import HFSource, billion_word_hf, is_hf_spec, parse_hf_spec
 from chargan.corpora.locations import corpora_cache_dir
 from chargan.corpora.sources import ERROR_POLICIES, CorpusSource
 from chargan.corpora.text_files import text_source
+from chargan.corpora.units import UNITS, unit_kind
 
 #: Names that are not paths. To load a file called ``demo``, write ``./demo``.
 BUILTIN_SPECS = ("demo", "billion_word")
 _ALIASES = {"billion-word": "billion_word", "billionword": "billion_word", "1b": "billion_word"}
 
-#: Largest vocabulary an ``uint16`` id can hold.
-MAX_VOCAB_LIMIT = 1 << 16
-#: What a row's symbols are.
-UNITS = ("char", "subword")
 #: Where ``billion_word`` comes from: the official tarball, or the hub's parquet export.
 BILLION_WORD_SOURCES = ("tarball", "hf")
 
@@ -79,15 +76,6 @@ def resolve_source(
     return text_source(spec, errors)
 
 
-def _check_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise CorpusError(f"{name} must be an integer, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-        raise CorpusError(f"{name} must be {bound}, got {value}")
-    return int(value)
-
-
 def corpus_settings(
     seq_len: int = 32,
     max_lines: int | None = None,
@@ -100,21 +88,24 @@ def corpus_settings(
     """Validated settings, as recorded in a cache manifest.
 
     Only the vocabulary knob of the chosen units is kept (``max_vocab`` for
-    characters, ``vocab_size`` for pieces), so it alone decides the cache.
+    characters, ``vocab_size`` for pieces; the unit kind's ``key_settings``
+    decides), so it alone decides the cache.
     """
     if units not in UNITS:
         raise CorpusError(f"units must be one of {', '.join(UNITS)}, got {units!r}")
     if errors not in ERROR_POLICIES:
         raise CorpusError(f"errors must be one of {', '.join(ERROR_POLICIES)}, got {errors!r}")
-    subword = units == "subword"
-    return {
-        "seq_len": _check_int("seq_len", seq_len, 1),
-        "max_lines": None if max_lines is None else _check_int("max_lines", max_lines, 1),
+    settings = {
+        "seq_len": checked_int("seq_len", seq_len, 1),
+        "max_lines": None if max_lines is None else checked_int("max_lines", max_lines, 1),
         "units": units,
-        "max_vocab": None if subword else _check_int("max_vocab", max_vocab, 3, MAX_VOCAB_LIMIT),
-        "vocab_size": _check_int("vocab_size", vocab_size, 3, MAX_VOCAB_LIMIT) if subword else None,
-        "errors": errors,
+        "max_vocab": None,
+        "vocab_size": None,
     }
+    # The kind's entries replace their None in place: the key order (and so the manifest) is as before.
+    settings.update(unit_kind(units).key_settings({"max_vocab": max_vocab, "vocab_size": vocab_size}))
+    settings["errors"] = errors
+    return settings
 
 
 def load_corpus(

@@ -97,7 +97,7 @@ def transform(name: str, u: Tensor) -> Tensor:
 
 
 class ToySampler:
-    """Batches ``(batch, 2)`` of a toy distribution, a `chargan.core.data.BatchSource`.
+    """Batches ``(batch, 2)`` of a toy distribution, a ``BatchSource`` of the GAN core.
 
     The noise is a numpy PCG64 stream whose state is JSON-serializable, so a
     resumed run draws the very same batches.

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 import torch
 
+import chargan.corpora.build as build_mod
 import chargan.corpora.cache as cache_mod
+import chargan.corpora.manifest as manifest_mod
 from chargan.core.data import RowSampler
 from chargan.corpora import canonical_spec, load_corpus, resolve_source
 from chargan.corpora.hf import LM1B_DATASET, LM1B_REVISION, HFSource, parse_hf_spec
+from chargan.corpora.units import PAD_ID, UNK_DISPLAY, SubwordVocabulary, load_vocabulary
 from chargan.errors import UserError
-from chargan.text.subword import SubwordVocabulary, load_vocabulary
-from chargan.text.vocab import PAD_ID, UNK_DISPLAY
 
 
 def sample_lines(billion_word_sample: tuple[bytes, bytes], n: int) -> list[str]:
@@ -143,12 +144,12 @@ def test_disk_full_while_preparing_leaves_nothing_behind(tmp_path, fresh_cache_d
         f = real_open(path, mode, *args, **kwargs)
         return FillingFile(f) if "w" in mode or "+" in mode else f
 
-    monkeypatch.setattr(cache_mod, "open", filling_open, raising=False)
+    monkeypatch.setattr(build_mod, "open", filling_open, raising=False)
     with pytest.raises(UserError, match="No space left on device") as info:
         load_corpus(tmp_path / "big.txt", progress=False)
     assert "enough free space" in info.value.hint
     assert cache_entries(fresh_cache_dir) == []  # no cache, no temporary folder
-    monkeypatch.setattr(cache_mod, "open", real_open, raising=False)
+    monkeypatch.setattr(build_mod, "open", real_open, raising=False)
     assert load_corpus(tmp_path / "big.txt", progress=False).n_lines == 20_000
 
 
@@ -257,25 +258,23 @@ def test_subword_settings_get_their_own_cache(subword_corpus):
 
 
 def test_subword_language_model_trains_and_is_scored_on_characters(subword_corpus, tmp_path, monkeypatch):
-    from chargan import get_preset, train_language_model
-    from chargan.text.config import with_overrides
-    from chargan.text.pipeline import evaluate_run, sample_text
+    from chargan import evaluate, get_preset, sample, train
 
     path, corpus = subword_corpus
-    config = with_overrides(get_preset("cpu"), corpus=str(path), units="subword", vocab_size=400, seq_len=12,
+    config = get_preset("cpu").with_overrides(corpus=str(path), units="subword", vocab_size=400, seq_len=12,
                             dim=16, n_blocks=1, iterations=4, critic_iters=2, batch_size=16, eval_every=4,
                             checkpoint_every=4, eval_samples=64, eval_chars=20).validate()
     monkeypatch.setenv("CHARGAN_CACHE_DIR", str(corpus.cache_path.parents[1]))  # the fixture's cache: no rebuild
-    outcome = train_language_model(config, tmp_path / "run", progress=False, echo=lambda s: None)
+    outcome = train(config, tmp_path / "run", progress=False, echo=lambda s: None)
     metrics = outcome.result.metrics
     assert {"js1", "js4"} <= set(metrics) and 0 < metrics["js1"] <= 1
     # The floor is on 20-character prefixes of real lines: well below an untrained generator.
     assert outcome.floor["js1"] < metrics["js1"]
     run_config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert run_config["data"]["units"] == "subword" and run_config["corpus"]["source"]["kind"] == "text_file"
-    samples = sample_text(tmp_path / "run", 5, seed=0)
+    samples = sample(tmp_path / "run", 5, seed=0)
     assert len(samples) == 5 and all(isinstance(s, str) for s in samples)
-    scored = evaluate_run(tmp_path / "run", n=64)
+    scored = evaluate(tmp_path / "run", n=64)
     assert scored["js1"] == pytest.approx(metrics["js1"], abs=1e-9)  # same noise seed, same generator
 
 
@@ -311,21 +310,20 @@ def test_prepared_cache_gives_the_same_batches_as_a_fresh_build(tmp_path, billio
     draws = [RowSampler(c.ids, seed=7).sample(64) for c in (prepared, fresh)]
     assert torch.equal(*draws)
 
-    from chargan import get_preset, train_language_model
-    from chargan.text.config import with_overrides
+    from chargan import get_preset, train
 
-    config = with_overrides(get_preset("cpu"), corpus=str(path), seq_len=16, max_vocab=64, dim=8,
+    config = get_preset("cpu").with_overrides(corpus=str(path), seq_len=16, max_vocab=64, dim=8,
                             n_blocks=1, iterations=2, critic_iters=1, batch_size=8, eval_every=2, eval_samples=32)
-    outcome = train_language_model(config.validate(), tmp_path / "run", progress=False, echo=lambda s: None)
+    outcome = train(config.validate(), tmp_path / "run", progress=False, echo=lambda s: None)
     assert outcome.result.iteration == 2
 
 
 def test_cache_of_an_older_format_is_not_reused_and_is_replaced(tmp_path, fresh_cache_dir, monkeypatch):
     (tmp_path / "a.txt").write_text("first line\nsecond line\n")
-    current = cache_mod.FORMAT_VERSION
-    monkeypatch.setattr(cache_mod, "FORMAT_VERSION", current - 1)
+    current = manifest_mod.FORMAT_VERSION
+    monkeypatch.setattr(manifest_mod, "FORMAT_VERSION", current - 1)
     old = load_corpus(tmp_path / "a.txt", progress=False)
-    monkeypatch.setattr(cache_mod, "FORMAT_VERSION", current)
+    monkeypatch.setattr(manifest_mod, "FORMAT_VERSION", current)
 
     def counting_build(*args, **kwargs):
         counting_build.calls += 1
@@ -335,6 +333,6 @@ def test_cache_of_an_older_format_is_not_reused_and_is_replaced(tmp_path, fresh_
     monkeypatch.setattr(cache_mod, "build", counting_build)
     new = load_corpus(tmp_path / "a.txt", progress=False)
     assert counting_build.calls == 1 and new.cache_path != old.cache_path
-    assert json.loads(new.manifest_path.read_text())["format_version"] == cache_mod.FORMAT_VERSION
+    assert json.loads(new.manifest_path.read_text())["format_version"] == manifest_mod.FORMAT_VERSION
     assert not old.cache_path.exists()  # superseded: same corpus and settings, older format
     assert cache_entries(fresh_cache_dir) == [new.cache_path.name]

@@ -16,7 +16,9 @@ import torch
 from torch import Tensor, nn
 
 from chargan.errors import UserError
-from chargan.image.config import IMAGE_CONFIGS, ImageGANConfig, with_overrides
+from chargan.families import load_run, read_run_config, train
+from chargan.image.config import IMAGE_CONFIGS, ImageGANConfig
+from chargan.image.family import write_grid
 from chargan.image.grid import grid_rows, tile
 from chargan.image.inception import (
     ScriptedInception,
@@ -26,7 +28,6 @@ from chargan.image.inception import (
     load_inception,
 )
 from chargan.image.models import build_image_models
-from chargan.image.pipeline import load_image_generator, load_run_config, sample_image_grid, train_image_model
 from test_image_data import write_cifar, write_mnist
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -47,8 +48,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny(name: str, data_dir: Path, **overrides) -> ImageGANConfig:
     """The named config at width 4, 2 iterations of batch 4, one critic step; grids of 6 images."""
     settings = dict(dim=4, latent_dim=8, iterations=2, batch_size=4, critic_iters=1, eval_every=2, log_every=1,
-                    checkpoint_every=2, grid_samples=6, data_dir=str(data_dir), device="cpu")
-    return with_overrides(IMAGE_CONFIGS[name], **{**settings, **overrides})
+                    checkpoint_every=2, eval_grid_samples=6, data_dir=str(data_dir), device="cpu")
+    return IMAGE_CONFIGS[name].with_overrides(**{**settings, **overrides})
 
 
 def quiet(_: str) -> None:
@@ -72,9 +73,9 @@ def test_named_configs_keep_the_reference_defaults() -> None:
 
 def test_config_errors() -> None:
     with pytest.raises(UserError, match="32x32"):
-        with_overrides(IMAGE_CONFIGS["mnist"], arch="resnet").validate()
+        IMAGE_CONFIGS["mnist"].with_overrides(arch="resnet").validate()
     with pytest.raises(UserError, match="critic-norm"):
-        with_overrides(IMAGE_CONFIGS["cifar10"], critic_norm="batch").validate()
+        IMAGE_CONFIGS["cifar10"].with_overrides(critic_norm="batch").validate()
     with pytest.raises(UserError, match="unknown ImageModelConfig fields"):
         ImageGANConfig.from_dict({"model": {"depth": 3}})
 
@@ -207,7 +208,7 @@ def test_torchvision_state_dict_needs_torchvision(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", list(IMAGE_CONFIGS))
 def test_each_config_trains_end_to_end(name: str, data_dir: Path, tmp_path: Path) -> None:
     messages: list[str] = []
-    result = train_image_model(tiny(name, data_dir), tmp_path / "run", progress=False, echo=messages.append)
+    result = train(tiny(name, data_dir), tmp_path / "run", progress=False, echo=messages.append)
     run = result.run
     assert result.result.iteration == 2
     config = json.loads(run.config_path.read_text())
@@ -221,34 +222,34 @@ def test_each_config_trains_end_to_end(name: str, data_dir: Path, tmp_path: Path
     assert (run.plots_dir / "metrics.png").is_file()
     assert sum("Inception Score and FID skipped" in m for m in messages) == 1
     # The run can be sampled from and reloaded.
-    generator, loaded, iteration = load_image_generator(run.root, device="cpu")
-    assert iteration == 2 and loaded == load_run_config(run.root)
-    assert sample_image_grid(run.root, tmp_path / "grid.png", n=4, seed=0).read_bytes()[:8] == PNG
+    loaded = load_run(run.root, device="cpu")
+    assert loaded.iteration == 2 and loaded.config == read_run_config(run.root)
+    assert write_grid(loaded, tmp_path / "grid.png", n=4, seed=0).read_bytes()[:8] == PNG
 
 
 def test_resume_continues_and_guards_settings(data_dir: Path, tmp_path: Path) -> None:
     config = tiny("mnist", data_dir)
-    train_image_model(config, tmp_path / "run", progress=False, echo=quiet)
+    train(config, tmp_path / "run", progress=False, echo=quiet)
     with pytest.raises(UserError, match="already holds a run"):
-        train_image_model(config, tmp_path / "run", progress=False, echo=quiet)
+        train(config, tmp_path / "run", progress=False, echo=quiet)
     with pytest.raises(UserError, match="model.dim was 4, now 8"):
-        train_image_model(with_overrides(config, dim=8, iterations=3), tmp_path / "run", resume=True, progress=False, echo=quiet)
-    resumed = train_image_model(with_overrides(config, iterations=3), tmp_path / "run", resume=True, progress=False, echo=quiet)
+        train(config.with_overrides(dim=8, iterations=3), tmp_path / "run", resume=True, progress=False, echo=quiet)
+    resumed = train(config.with_overrides(iterations=3), tmp_path / "run", resume=True, progress=False, echo=quiet)
     assert resumed.result.iteration == 3
     assert [r["iteration"] for r in resumed.run.read_metrics()] == [0, 1, 2, 3]
 
 
 def test_missing_data_without_download(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="CIFAR-10 train batches"):
-        train_image_model(tiny("cifar10", tmp_path / "empty"), tmp_path / "run", download=False, progress=False, echo=quiet)
+        train(tiny("cifar10", tmp_path / "empty"), tmp_path / "run", download=False, progress=False, echo=quiet)
 
 
 def test_inception_metrics_in_a_run(data_dir: Path, tmp_path: Path, fake_inception: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHARGAN_INCEPTION_WEIGHTS", str(fake_inception))
-    config = tiny("cifar10", data_dir, metric_samples=20, is_splits=2, eval_batch_size=8)
+    config = tiny("cifar10", data_dir, eval_metric_samples=20, eval_is_splits=2, eval_batch_size=8)
     messages: list[str] = []
-    run = train_image_model(config, tmp_path / "run", progress=False, echo=messages.append).run
+    run = train(config, tmp_path / "run", progress=False, echo=messages.append).run
     records = run.read_metrics()
     assert records[0]["real_inception_score"] >= 1.0
     evaluated = [r for r in records if "fid" in r]
@@ -257,5 +258,5 @@ def test_inception_metrics_in_a_run(data_dir: Path, tmp_path: Path, fake_incepti
     assert not any("skipped" in m for m in messages)
     # The real-image statistics are cached: a second run reads them instead of recomputing.
     messages.clear()
-    train_image_model(config, tmp_path / "run2", progress=False, echo=messages.append)
+    train(config, tmp_path / "run2", progress=False, echo=messages.append)
     assert not any("computing Inception statistics" in m for m in messages)

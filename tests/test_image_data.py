@@ -28,8 +28,6 @@ from chargan.corpora.images import (
     CIFAR10_DIRNAME,
     CIFAR10_TARBALL,
     MNIST_FILES,
-    ForbiddenGlobal,
-    SafeUnpickler,
     fetch_cifar10,
     fetch_mnist,
     load_images,
@@ -38,6 +36,7 @@ from chargan.corpora.images import (
     read_cifar_batch,
     read_idx,
 )
+from chargan.corpora.safe_pickle import ForbiddenGlobal, SafeUnpickler
 from chargan.errors import UserError
 
 # ----------------------------------------------------------- fabricated files

@@ -10,7 +10,7 @@ import pytest
 
 from chargan.text import ngrams as ngrams_module
 from chargan.text.ngrams import NgramError, NgramStats, js_divergence, ngram_js, ngram_stats
-from chargan.text.vocab import Vocabulary
+from chargan.corpora.units import Vocabulary
 
 # ----------------------------------------------------------------- reference
 

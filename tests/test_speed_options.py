@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from chargan import ConvCritic, ConvGenerator, RowSampler, RunDirectory, Trainer, TrainConfig, UserError
-from chargan.core import trainer as trainer_module
+from chargan.core import steps as steps_module
 
 VOCAB, LENGTH = 5, 8
 
@@ -75,24 +75,25 @@ def test_compile_matches_the_eager_step(monkeypatch: pytest.MonkeyPatch) -> None
     pytest.importorskip("torch._dynamo")
     # aot_eager runs the same graph capture and AOTAutograd as inductor, without the minute of
     # C++ code generation inductor spends on a CPU (measured: ~50 s for this tiny model).
-    monkeypatch.setattr(trainer_module, "COMPILE_BACKEND", "aot_eager")
+    monkeypatch.setattr(steps_module, "COMPILE_BACKEND", "aot_eager")
     torch._dynamo.reset()
     plain = first_step()
     compiled = first_step(compile=True)
     # The compiled path was taken, for the whole critic step too (ConvCritic has its own input gradient).
-    for step in (compiled[2]._critic_loss, compiled[2]._generator_loss, compiled[2]._generator_fake):
+    steps = compiled[2].steps
+    for step in (steps.critic_loss, steps.generator_loss, steps.generator_for_fakes):
         assert isinstance(step, torch._dynamo.eval_frame.OptimizedModule)
     assert_same_step(plain, compiled, rtol=1e-5, atol=1e-6)
 
 
 def test_compile_leaves_a_double_backward_critic_step_eager(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch._dynamo")
-    monkeypatch.setattr(trainer_module, "COMPILE_BACKEND", "aot_eager")
+    monkeypatch.setattr(steps_module, "COMPILE_BACKEND", "aot_eager")
     torch._dynamo.reset()
     trainer = make_trainer(config(compile=True))
     plain = torch.nn.Sequential(trainer.critic)  # the same critic, without its own input gradient
     trainer = Trainer(trainer.generator, plain, trainer.data, config(compile=True), progress=False)
-    assert not isinstance(trainer._critic_loss, torch._dynamo.eval_frame.OptimizedModule)
+    assert not isinstance(trainer.steps.critic_loss, torch._dynamo.eval_frame.OptimizedModule)
     stats = trainer.train_iteration()  # AOTAutograd would refuse the double backward
     assert stats["gradient_penalty"].item() > 0
 

@@ -9,7 +9,7 @@ import pytest
 
 from chargan.text import metrics
 from chargan.text.metrics import copy_rate, word_hit_rate, word_set
-from chargan.text.vocab import Vocabulary
+from chargan.corpora.units import Vocabulary
 
 
 def test_word_set_splits_on_any_whitespace():

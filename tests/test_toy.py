@@ -12,14 +12,14 @@ import torch
 from click.testing import CliRunner
 
 from chargan.cli.main import cli
-from chargan.configs import CONFIGS, FAMILIES, configs_by_family, get_named_config
+from chargan.core.checkpoint import load_checkpoint
+from chargan.families import CONFIGS, FAMILIES, configs_by_family, evaluate, get_named_config, load_run, sample, train
 from chargan.core.trainer import Trainer, TrainConfig
 from chargan.corpora.toy import TOY_DATASETS, ToySampler, get_toy_dataset, sample_toy, transform
 from chargan.errors import UserError
-from chargan.toy.config import TOY_CONFIGS, ToyGANConfig, get_toy_config, with_toy_overrides
+from chargan.toy.config import TOY_CONFIGS, ToyGANConfig, get_toy_config
 from chargan.toy.metrics import mode_coverage, wasserstein1
 from chargan.toy.models import FixedGenerator, ToyCritic, ToyGenerator
-from chargan.toy.pipeline import evaluate_toy_run, sample_points, train_toy_model
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only cost
@@ -28,9 +28,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only 
 def tiny(name: str, **changes) -> ToyGANConfig:
     """A toy config small enough to train a few iterations in well under a second."""
     values = dict(iterations=3, dim=16, batch_size=32, critic_iters=2, eval_every=2, log_every=1, checkpoint_every=2,
-                  eval_samples=400, w1_points=100, plot_points=50, device="cpu")
+                  eval_samples=400, eval_w1_points=100, eval_plot_points=50, device="cpu")
     values.update(changes)
-    return with_toy_overrides(get_toy_config(name), **values)
+    return get_toy_config(name).with_overrides(**values)
 
 
 # ---------------------------------------------------------------------- data
@@ -133,7 +133,7 @@ def test_named_configs_have_the_reference_defaults_and_round_trip() -> None:
         assert (t.batch_size, t.critic_iters, t.lambda_gp, t.lr, t.betas, t.objective) == (256, 5, 0.1, 1e-4, (0.5, 0.9), "wgan-gp")
         assert ToyGANConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(UserError, match="seq-len"):
-        with_toy_overrides(TOY_CONFIGS["8gaussians"], seq_len=16)
+        TOY_CONFIGS["8gaussians"].with_overrides(seq_len=16)
 
 
 def test_registry_lists_every_family_and_resolves_lazily() -> None:
@@ -143,8 +143,8 @@ def test_registry_lists_every_family_and_resolves_lazily() -> None:
     for entry in CONFIGS.values():
         assert entry.load() is not None
     for family in FAMILIES.values():
-        for role in ("get_config", "train", "load_run_config", "with_overrides", "override_names"):
-            assert callable(family.function(role))
+        for role in ("prepare", "run_prefix", "build", "generator", "sample", "evaluate"):
+            assert callable(getattr(family, role))
     with pytest.raises(UserError, match="unknown config 'huge'"):
         get_named_config("huge")
 
@@ -152,7 +152,7 @@ def test_registry_lists_every_family_and_resolves_lazily() -> None:
 # ------------------------------------------------------------------ pipeline
 @pytest.mark.parametrize("name", sorted(TOY_CONFIGS))
 def test_every_toy_config_trains_into_a_run_directory(name: str, tmp_path: Path) -> None:
-    outcome = train_toy_model(tiny(name), tmp_path / "run", progress=False, echo=lambda _: None)
+    outcome = train(tiny(name), tmp_path / "run", progress=False, echo=lambda _: None)
     run = outcome.run
     assert outcome.result.iteration == 3
     saved = json.loads(run.config_path.read_text())
@@ -165,26 +165,26 @@ def test_every_toy_config_trains_into_a_run_directory(name: str, tmp_path: Path)
         assert ("modes_covered" in record and 0 <= record["high_quality"] <= 1) == mixture
     assert sorted(p.name for p in run.plots_dir.glob("toy_*.png")) == ["toy_00000000.png", "toy_00000002.png", "toy_00000003.png"]
     assert (run.plots_dir / "toy_00000003.png").stat().st_size > 5000
-    points = sample_points(run.root, 6, seed=0, device="cpu")
-    assert points.shape == (6, 2)
-    scores = evaluate_toy_run(run.root, n=200, device="cpu")
+    points = [[float(v) for v in line.split()] for line in sample(run.root, 6, seed=0, device="cpu")]
+    assert len(points) == 6 and all(len(p) == 2 for p in points)
+    scores = evaluate(run.root, n=200, device="cpu")
     assert scores["iteration"] == 3 and "w1" in scores
 
 
 def test_fixed_generator_trains_only_the_critic_and_resumes_exactly(tmp_path: Path) -> None:
     config = tiny("8gaussians", fixed_generator=True, iterations=4, eval_every=100)
-    train_toy_model(config, tmp_path / "straight", progress=False, echo=lambda _: None)
-    first = train_toy_model(with_toy_overrides(config, iterations=2), tmp_path / "split", progress=False, echo=lambda _: None)
+    train(config, tmp_path / "straight", progress=False, echo=lambda _: None)
+    first = train(config.with_overrides(iterations=2), tmp_path / "split", progress=False, echo=lambda _: None)
     assert first.result.iteration == 2
-    resumed = train_toy_model(config, tmp_path / "split", resume=True, progress=False, echo=lambda _: None)
+    resumed = train(config, tmp_path / "split", resume=True, progress=False, echo=lambda _: None)
     assert resumed.result.iteration == 4
-    from chargan.toy.pipeline import load_toy_models
-
-    g1, c1, _, _ = load_toy_models(tmp_path / "straight", "cpu")
-    g2, c2, _, _ = load_toy_models(tmp_path / "split", "cpu")
+    g1 = load_run(tmp_path / "straight", "cpu").generator
     assert isinstance(g1, FixedGenerator) and list(g1.parameters()) == []
-    for a, b in zip(c1.parameters(), c2.parameters()):
-        assert torch.equal(a, b)
+    c1 = ToyCritic(16, 3)
+    c1.load_state_dict(load_checkpoint(tmp_path / "straight" / "checkpoints").weights["critic"])
+    c2 = load_checkpoint(tmp_path / "split" / "checkpoints").weights["critic"]
+    for name, a in c1.state_dict().items():
+        assert torch.equal(a, c2[name])
     # The critic moved away from its initialization; the generator has nothing to move.
     torch.manual_seed(config.train.seed)
     initial = ToyCritic(16, 3)
@@ -203,9 +203,9 @@ def test_trainer_holds_a_parameterless_generator_fixed() -> None:
 
 
 def test_resume_refuses_changed_toy_settings(tmp_path: Path) -> None:
-    train_toy_model(tiny("swissroll", iterations=2), tmp_path / "run", progress=False, echo=lambda _: None)
+    train(tiny("swissroll", iterations=2), tmp_path / "run", progress=False, echo=lambda _: None)
     with pytest.raises(UserError, match="lr was"):
-        train_toy_model(tiny("swissroll", iterations=4, lr=3e-4), tmp_path / "run", resume=True, progress=False)
+        train(tiny("swissroll", iterations=4, lr=3e-4), tmp_path / "run", resume=True, progress=False)
 
 
 # ---------------------------------------------------------------------- CLI
@@ -264,10 +264,10 @@ def test_cli_configs_lists_every_family() -> None:
 def test_8gaussians_wgan_gp_learns_every_mode(tmp_path: Path) -> None:
     # A narrower MLP (64 wide) and a larger step (2e-4) than the reference, so that it learns in ~1,200
     # iterations: with this seed, evaluations at 1,100..1,400 iterations all cover 8 of 8 modes.
-    config = with_toy_overrides(get_toy_config("8gaussians"), dim=64, lr=2e-4, iterations=1200, eval_every=1200,
-                                log_every=100, checkpoint_every=1200, eval_samples=2000, w1_points=500,
-                                plot_points=200, device="cpu", seed=0)
-    run = train_toy_model(config, tmp_path / "run", progress=False, echo=lambda _: None).run
+    config = get_toy_config("8gaussians").with_overrides(dim=64, lr=2e-4, iterations=1200, eval_every=1200,
+                                log_every=100, checkpoint_every=1200, eval_samples=2000, eval_w1_points=500,
+                                eval_plot_points=200, device="cpu", seed=0)
+    run = train(config, tmp_path / "run", progress=False, echo=lambda _: None).run
     first, last = run.read_metrics()[0], run.read_metrics()[-1]
     assert last["iteration"] == 1200
     assert first["modes_covered"] == 0 and first["high_quality"] < 0.01  # untrained: nowhere near the modes

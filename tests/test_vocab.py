@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chargan import Vocabulary
-from chargan.text.vocab import PAD_ID, UNK_DISPLAY, UNK_ID, VocabularyError
+from chargan.corpora.units import PAD_ID, UNK_DISPLAY, UNK_ID, Vocabulary, VocabularyError
 
 
 def test_most_frequent_characters_first_and_capped() -> None:

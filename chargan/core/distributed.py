@@ -6,7 +6,7 @@ their environment; `init_from_env` joins them into one process group (NCCL
 when CUDA is present, gloo on CPU). Without those variables, or with one
 process, every helper here is a no-op and training is plain single-process.
 
-How chargan splits the work (see `chargan.core.trainer.Trainer`): the
+How chargan splits the work (see `chargan.core.steps.Steps`): the
 configured ``batch_size`` is the *global* batch; each rank computes its
 ``batch_size / world_size`` rows of it (its shard) and DDP averages the
 gradients, so N ranks train the same trajectory as one process would.

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from torch import Tensor
-from torch.nn import functional as F
+from typing import TYPE_CHECKING
 
 from chargan.errors import UserError
+
+if TYPE_CHECKING:  # the losses use tensor methods only: configs list the objectives without importing torch
+    from torch import Tensor
+
+
+def softplus(x: Tensor) -> Tensor:
+    """``log(1 + exp(x))``, stable for large ``|x|`` (torch's ``F.softplus``, in tensor methods)."""
+    return x.clamp(min=0) + (-x.abs()).exp().log1p()
 
 
 def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -30,12 +36,12 @@ def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
 
 def gan_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
     """The standard GAN discriminator loss on logits: ``-log D(real) - log(1 - D(fake))``."""
-    return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+    return softplus(-real_scores).mean() + softplus(fake_scores).mean()
 
 
 def gan_generator_loss(fake_scores: Tensor) -> Tensor:
     """The non-saturating generator loss: ``-log D(G(z))``."""
-    return F.softplus(-fake_scores).mean()
+    return softplus(-fake_scores).mean()
 
 
 def lsgan_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -50,13 +56,19 @@ def lsgan_generator_loss(fake_scores: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class Objective:
-    """A critic loss, a generator loss and the Lipschitz constraint that goes with them."""
+    """A critic loss, a generator loss and the Lipschitz constraint that goes with them.
+
+    ``estimate`` names what the negated critic loss (penalty left out)
+    measures, the key it is logged under: the Wasserstein-1 estimate for the
+    WGANs, the minimax value ``E log D(x) + E log(1 - D(G(z)))`` for ``gan``.
+    """
 
     name: str
     critic_loss: Callable[[Tensor, Tensor], Tensor]
     generator_loss: Callable[[Tensor], Tensor]
     penalty: str | None  # "two-sided", "one-sided" or None
     weight_clip: bool = False  # clip critic weights to [-c, c] after each step (the original WGAN)
+    estimate: str = "wasserstein"
 
 
 OBJECTIVES: dict[str, Objective] = {
@@ -65,8 +77,8 @@ OBJECTIVES: dict[str, Objective] = {
     "wgan-lp": Objective("wgan-lp", wasserstein_critic_loss, wasserstein_generator_loss, "one-sided"),
     # The original WGAN (Arjovsky et al. 2017): weight clipping instead of a penalty.
     "wgan-clip": Objective("wgan-clip", wasserstein_critic_loss, wasserstein_generator_loss, None, weight_clip=True),
-    "gan": Objective("gan", gan_critic_loss, gan_generator_loss, None),
-    "lsgan": Objective("lsgan", lsgan_critic_loss, lsgan_generator_loss, None),
+    "gan": Objective("gan", gan_critic_loss, gan_generator_loss, None, estimate="gan_value"),
+    "lsgan": Objective("lsgan", lsgan_critic_loss, lsgan_generator_loss, None, estimate="neg_lsgan_loss"),
 }
 
 

@@ -6,6 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+# A bare Figure on the Agg canvas, not pyplot: a notebook's backend is left alone.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
 from chargan.core.atomic import atomic_write
 
 LOSS_KEYS = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty")
@@ -26,20 +30,19 @@ def plot_metrics(
     path: str | Path,
     metric_prefix: str = "js",
     metric_title: str = "evaluation metrics",
+    loss_keys: Sequence[str] = LOSS_KEYS,
 ) -> None:
-    """Write the loss curves and every ``<metric_prefix>N`` metric of ``records`` to ``path``.
+    """Write the ``loss_keys`` curves and every ``<metric_prefix>N`` metric of ``records`` to ``path``.
 
     A record with ``floor_<metric>`` keys draws that floor as a dashed line.
+    ``loss_keys`` name the left panel's curves (the trainer passes its
+    objective's ``estimate`` in place of ``wasserstein``).
     """
-    # A bare Figure on the Agg canvas: no pyplot, so a notebook's backend is left alone.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     metric_keys = sorted({k for r in records for k in r if k.startswith(metric_prefix) and k[len(metric_prefix):].isdigit()})
     fig = Figure(figsize=(12, 4.5))
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2)
-    for key in LOSS_KEYS:
+    for key in loss_keys:
         xs, ys = _series(records, key)
         if xs:
             left.plot(xs, ys, label=key, linewidth=1)

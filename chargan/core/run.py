@@ -23,6 +23,7 @@ from typing import Any
 from chargan.core import distributed
 from chargan.core.atomic import atomic_write_json, atomic_write_text
 from chargan.core.checkpoint import checkpoint_iteration, latest_checkpoint
+from chargan.core.guard import check_guard
 from chargan.errors import UserError
 
 CONFIG_FILE = "config.json"
@@ -192,14 +193,8 @@ def _open_run(run_dir: str | Path | None, runs_root: str | Path, prefix: str, re
         return run
     if not run.exists():
         raise UserError(f"cannot resume: {run.root} is not a chargan run", hint="start it without --resume first")
-    saved = saved_guard(run.root)
-    if saved != guard:
-        from chargan.core.trainer import describe_difference
-
-        raise UserError(
-            f"run {run.root} was trained with other settings: {describe_difference(saved, guard)}",
-            hint="resume without changing the model, data, optimizer or evaluation settings, or start a new --run",
-        )
+    check_guard(saved_guard(run.root), guard, f"run {run.root}",
+                hint="resume without changing the model, data, optimizer or evaluation settings, or start a new --run")
     done = latest_checkpoint(run.checkpoints_dir)
     if done is not None and checkpoint_iteration(done) >= iterations:
         raise UserError(f"run {run.root} is already at iteration {checkpoint_iteration(done)} of {iterations}",

@@ -15,6 +15,8 @@ from typing import Any
 
 from chargan.core.atomic import atomic_write
 from chargan.experiments.report import markdown_table, write_table
+from chargan.families import train
+from chargan.text.config import get_preset
 
 OBJECTIVES = ("gan", "wgan-clip", "wgan-gp")
 #: Per-objective settings on top of the preset: each objective's own paper's recommendations.
@@ -42,25 +44,22 @@ def language_objectives(
     """Train the language model once per objective; write ``language_objectives.{md,json,png}``.
 
     ``overrides`` are flat settings for every run (``iterations=300``,
-    ``dim=8``; see `chargan.text.config.with_overrides`). Each run lives in
+    ``dim=8``; see `chargan.core.config.SectionedConfig.with_overrides`). Each run lives in
     ``<run_dir>/<objective>/``. The table holds the last evaluation's JS-1..4
     (bits; lower is better) and the held-out floor; the Markdown file also
     lists ``n_samples`` samples of each run's last evaluation.
     """
-    from chargan.text.config import get_preset, with_overrides
-    from chargan.text.pipeline import train_language_model
-
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    base = with_overrides(get_preset(preset), corpus=corpus, data_dir=data_dir, **overrides)
+    base = get_preset(preset).with_overrides(corpus=corpus, data_dir=data_dir, **overrides)
     rows: list[dict[str, Any]] = []
     samples: dict[str, list[str]] = {}
     curves: dict[str, list[tuple[int, float]]] = {}
     floor: dict[str, float] = {}
     for objective in objectives:
-        config = with_overrides(base, objective=objective, **OBJECTIVE_SETTINGS.get(objective, {})).validate()
+        config = base.with_overrides(objective=objective, **OBJECTIVE_SETTINGS.get(objective, {})).validate()
         echo(f"{objective}: {config.train.iterations} iterations, optimizer {config.train.optimizer} lr {config.train.lr}")
-        outcome = train_language_model(config, run / objective, progress=progress, echo=echo)
+        outcome = train(config, run / objective, progress=progress, echo=echo)
         floor = outcome.floor
         final = outcome.result.metrics
         rows.append({"objective": objective, "iterations": outcome.result.iteration,

@@ -7,11 +7,10 @@ Defaults are the reference scripts' (``gan_mnist.py``, ``gan_cifar.py``,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chargan.core.sections import config_from_dict, flat_names, validate_sections, with_flat_overrides
-from chargan.core.trainer import TrainConfig
+from chargan.core.config import CRITIC_NORMS, Section, SectionedConfig, TrainConfig, named_config, setting
 from chargan.errors import UserError
 
 #: (channels, height, width) of each dataset's images.
@@ -20,73 +19,59 @@ ARCHS = ("dcgan", "resnet")
 
 
 @dataclass(frozen=True)
-class ImageModelConfig:
+class ImageModelConfig(Section):
     """Generator and critic architecture."""
 
-    arch: str = "dcgan"  # "dcgan" (gan_mnist.py, gan_cifar.py) or "resnet" (gan_cifar_resnet.py, 32x32 only)
-    dim: int = 64  # base channel width (DIM; the ResNet's DIM_G = DIM_D)
-    latent_dim: int = 128
-    generator_norm: str = "none"  # "none" or "batch" (batch norm in the generator only)
-    critic_norm: str = "none"  # "none" or "layer"; never batch norm: the penalty is per example
-    output: str = "tanh"  # "tanh": pixels in [-1, 1]; "sigmoid": pixels in [0, 1] (gan_mnist.py)
+    SECTION = "model"
 
-    def validate(self) -> None:
-        if self.arch not in ARCHS:
-            raise UserError(f"arch must be one of {', '.join(ARCHS)}, got {self.arch!r}")
-        for name in ("dim", "latent_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise UserError(f"{name.replace('_', '-')} must be a positive integer, got {value!r}")
-        if self.generator_norm not in ("none", "batch"):
-            raise UserError(f"generator-norm must be 'none' or 'batch', got {self.generator_norm!r}")
-        if self.critic_norm not in ("none", "layer"):
-            raise UserError(f"critic-norm must be 'none' or 'layer' (batch norm would couple the examples "
-                            f"the gradient penalty treats one by one), got {self.critic_norm!r}")
-        if self.output not in ("tanh", "sigmoid"):
-            raise UserError(f"output must be 'tanh' or 'sigmoid', got {self.output!r}")
+    arch: str = setting("dcgan", "dcgan (gan_mnist.py, gan_cifar.py) or resnet (gan_cifar_resnet.py, 32x32 only).",
+                        choices=ARCHS)
+    dim: int = setting(64, "Base channel width (DIM; the ResNet's DIM_G = DIM_D).", min=1)
+    latent_dim: int = setting(128, "Noise dimensions.", min=1)
+    generator_norm: str = setting("none", "Normalization in the generator: none or batch.", choices=("none", "batch"))
+    critic_norm: str = setting("none", "Normalization in the critic: none or layer (never batch norm: the penalty "
+                               "treats the examples one by one).", choices=CRITIC_NORMS)
+    output: str = setting("tanh", "Generator output: tanh (pixels in [-1, 1]) or sigmoid (pixels in [0, 1], "
+                          "gan_mnist.py).", choices=("tanh", "sigmoid"))
 
 
 @dataclass(frozen=True)
-class ImageDataConfig:
+class ImageDataConfig(Section):
     """Which images to train on."""
 
-    dataset: str = "mnist"  # "mnist" or "cifar10"
-    data_dir: str | None = None  # None: $CHARGAN_DATA_DIR, then the per-user data folder
-    split: str = "train"
-    max_images: int | None = None  # the first N images only (quick runs); None: all
+    SECTION = "data"
 
-    def validate(self) -> None:
-        if self.dataset not in IMAGE_SHAPES:
-            raise UserError(f"dataset must be one of {', '.join(IMAGE_SHAPES)}, got {self.dataset!r}")
-        if self.split not in ("train", "test"):
-            raise UserError(f"split must be 'train' or 'test', got {self.split!r}")
-        if self.max_images is not None and (not isinstance(self.max_images, int) or self.max_images < 1):
-            raise UserError(f"max-images must be a positive integer, got {self.max_images!r}")
+    dataset: str = setting("mnist", "The image dataset: mnist or cifar10.", choices=tuple(IMAGE_SHAPES))
+    data_dir: str | None = setting(None, "Where the dataset is (or is downloaded to). Default: $CHARGAN_DATA_DIR, "
+                                   "then the per-user data folder.", resumable=True)
+    split: str = setting("train", "The split to train on: train or test.", choices=("train", "test"))
+    max_images: int | None = setting(None, "Train on the first N images only (quick runs). Default: all.", min=1)
 
 
 @dataclass(frozen=True)
-class ImageEvalConfig:
+class ImageEvalConfig(Section):
     """What each evaluation writes: a sample grid, and IS / FID when Inception weights are present."""
 
-    grid_samples: int = 128  # images per PNG grid, from fixed noise (the reference scripts' 128)
-    seed: int = 1234  # the fixed evaluation noise, so grids are comparable over time
-    inception_weights: str | None = None  # path; None: $CHARGAN_INCEPTION_WEIGHTS, else IS / FID are skipped
-    metric_samples: int = 50_000  # generated (and real) images for IS and FID (the paper's 50k)
-    is_splits: int = 10  # the Inception Score's mean and std over this many splits (Salimans et al.)
-    batch_size: int = 100  # images per generator / Inception call during evaluation
+    SECTION = "eval"
 
-    def validate(self) -> None:
-        for name in ("grid_samples", "metric_samples", "is_splits", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise UserError(f"eval {name.replace('_', '-')} must be a positive integer, got {value!r}")
+    grid_samples: int = setting(128, "Images per PNG grid, from fixed noise (the reference scripts' 128).", min=1)
+    seed: int = setting(1234, "Seed of the fixed evaluation noise, so grids are comparable over time.")
+    inception_weights: str | None = setting(None, "Inception weights for IS / FID (default: "
+                                            "$CHARGAN_INCEPTION_WEIGHTS; without, they are skipped).", resumable=True)
+    metric_samples: int = setting(50_000, "Generated (and real) images for IS and FID (the paper's 50k).", min=1)
+    is_splits: int = setting(10, "Splits of the Inception Score's mean and std (Salimans et al.).", min=1)
+    batch_size: int = setting(100, "Images per generator / Inception call during evaluation.", min=1)
+
+    def check(self) -> None:
         if self.metric_samples < self.is_splits:
             raise UserError(f"eval metric-samples ({self.metric_samples}) must be at least is-splits ({self.is_splits})")
 
 
 @dataclass(frozen=True)
-class ImageGANConfig:
+class ImageGANConfig(SectionedConfig):
     """Everything an image run needs; saved as the run's ``config.json``."""
+
+    WHAT = "image"
 
     name: str = "mnist"
     model: ImageModelConfig = field(default_factory=ImageModelConfig)
@@ -99,27 +84,10 @@ class ImageGANConfig:
         """(channels, height, width) of the dataset's images."""
         return IMAGE_SHAPES[self.data.dataset]
 
-    def validate(self) -> ImageGANConfig:
-        validate_sections(self)
+    def check(self) -> None:
         if self.model.arch == "resnet" and self.image_shape[1] != 32:
             raise UserError(f"the resnet arch makes 32x32 images; {self.data.dataset} is {self.image_shape[1]}x{self.image_shape[2]}",
                             hint="use arch dcgan for MNIST")
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ImageGANConfig:
-        """Inverse of `to_dict`; unknown keys are an error, missing ones take defaults."""
-        return config_from_dict(cls, data, "image")
-
-    def guard(self) -> dict[str, Any]:
-        """Settings that must not change when a run resumes (where the data and weights live may)."""
-        data, evaluation = asdict(self.data), asdict(self.eval)
-        data.pop("data_dir")
-        evaluation.pop("inception_weights")
-        return {"model": asdict(self.model), "data": data, "train": self.train.guard(), "eval": evaluation}
 
 
 def _config(name: str, **overlays: dict[str, Any]) -> ImageGANConfig:
@@ -153,8 +121,7 @@ IMAGE_CONFIGS: dict[str, ImageGANConfig] = {
         train={"batch_size": 64, "critic_iters": 5, "lr": 1e-4, "betas": (0.5, 0.9), "iterations": 200_000},
     ),
     # gan_cifar_resnet.py (Table 3, unsupervised): 128 channels, Adam(2e-4, (0, 0.9)), 100k
-    # iterations. Not reproduced: the linear decay of the learning rate to 0 and the generator's
-    # doubled batch (128 vs the critic's 64): the core Trainer has neither knob yet.
+    # iterations, the learning rate decayed linearly to 0 and the generator's batch doubled.
     "cifar10-resnet": _config(
         "cifar10-resnet",
         model={"arch": "resnet", "dim": 128, "generator_norm": "batch"},
@@ -169,30 +136,14 @@ IMAGE_CONFIGS: dict[str, ImageGANConfig] = {
         train=_RESNET_TRAIN,
     ),
 }
+DESCRIPTIONS = {
+    "mnist": "MNIST 28x28, DCGAN-style generator and critic (gan_mnist.py), batch 50",
+    "cifar10": "CIFAR-10 32x32, DCGAN-style generator and critic (gan_cifar.py), batch 64",
+    "cifar10-resnet": "CIFAR-10, the ResNet generator and critic of Table 3 (gan_cifar_resnet.py)",
+    "cifar10-resnet-ln": "as cifar10-resnet, with layer norm in the critic",
+}
 
 
 def get_image_config(name: str) -> ImageGANConfig:
-    try:
-        return IMAGE_CONFIGS[name]
-    except KeyError:
-        raise UserError(f"unknown image config {name!r}", hint=f"choose one of: {', '.join(IMAGE_CONFIGS)}") from None
-
-
-# Flat names that more than one section has: the plain name is the training one.
-_ALIASES = {"seed": ("train", "seed"), "batch_size": ("train", "batch_size"),
-            "eval_seed": ("eval", "seed"), "eval_batch_size": ("eval", "batch_size")}
-
-
-def with_overrides(config: ImageGANConfig, **overrides: Any) -> ImageGANConfig:
-    """Apply flat overrides (``dim=8``, ``iterations=3``) to whichever section owns each name.
-
-    ``seed`` and ``batch_size`` are the training ones, ``eval_seed`` and
-    ``eval_batch_size`` the evaluation's; ``None`` values are ignored, so
-    unset command-line flags pass through.
-    """
-    return with_flat_overrides(config, _ALIASES, "image", **overrides)
-
-
-def image_override_names() -> set[str]:
-    """The flat names `with_overrides` accepts."""
-    return flat_names(ImageGANConfig(), _ALIASES)
+    """The named config ``name`` of `IMAGE_CONFIGS`."""
+    return named_config(IMAGE_CONFIGS, name, "image config")

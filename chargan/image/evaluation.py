@@ -108,6 +108,7 @@ class ImageEvaluator:
         self.output = output
         self.metrics = metrics
         self._fixed: Tensor | None = None
+        self.headline = "fid" if metrics is not None else None  # the figure the progress bar shows
 
     def grid_path(self, iteration: int) -> Path:
         return self.run.samples_dir / f"samples_{iteration:08d}.png"

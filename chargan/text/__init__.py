@@ -1,0 +1,16 @@
+"""The character-level GAN language model of Gulrajani et al. (2017, section 5.5), as a chargan family.
+
+The contract (`chargan.core.family.Family`): `Config`, the named configs,
+and ``prepare``, ``run_prefix``, ``build``, ``generator``, ``sample``,
+``evaluate`` from `chargan.text.family`.
+"""
+
+from chargan.core.family import contract_loader
+from chargan.text.config import DESCRIPTIONS, PRESETS
+from chargan.text.config import LanguageGANConfig as Config
+
+NAME = "text"
+DESCRIPTION = "the character-level language model (paper section 5.5)"
+CONFIGS = PRESETS
+# The torch side of the contract loads on first use: `chargan --help` and `chargan configs` stay light.
+__getattr__ = contract_loader("chargan.text.family")

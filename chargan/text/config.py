@@ -2,93 +2,92 @@
 
 Every number of the model is a field here; defaults are the paper's (and the
 reference ``gan_language.py``'s). Presets are small overlays on the defaults.
+Each field's `setting` is also its command-line flag (``--seq-len``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chargan.core.sections import config_from_dict, flat_names, validate_sections, with_flat_overrides
-from chargan.core.trainer import TrainConfig
+from chargan.core.config import CRITIC_NORMS, Section, SectionedConfig, TrainConfig, named_config, setting
+from chargan.corpora.load import BILLION_WORD_SOURCES
+from chargan.corpora.sources import ERROR_POLICIES
+from chargan.corpora.units import UNITS
 from chargan.errors import UserError
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Section):
     """Generator and critic architecture (paper §5.5)."""
 
-    seq_len: int = 32
-    dim: int = 512
-    latent_dim: int = 128
-    n_blocks: int = 5
-    kernel_size: int = 5
-    residual_scale: float = 0.3
-    critic_norm: str = "none"  # "none" (the paper) or "layer"
+    SECTION = "model"
 
-    def validate(self) -> None:
-        for name in ("seq_len", "dim", "latent_dim", "n_blocks", "kernel_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise UserError(f"{name.replace('_', '-')} must be a positive integer, got {value!r}")
+    seq_len: int = setting(32, "Symbols (characters or pieces) per sequence.", min=1)
+    dim: int = setting(512, "Model width: conv channels of every block (the paper: 512).", min=1)
+    latent_dim: int = setting(128, "Noise dimensions.", min=1)
+    n_blocks: int = setting(5, "Residual blocks in generator and critic.", min=1)
+    kernel_size: int = setting(5, "Odd conv kernel width in the blocks.", min=1)
+    residual_scale: float = setting(0.3, "Scale of each block's residual branch (the reference's 0.3).", min=0)
+    critic_norm: str = setting("none", "Normalization in the critic's blocks (the paper: none).", choices=CRITIC_NORMS)
+
+    def check(self) -> None:
         if self.kernel_size % 2 == 0:
             raise UserError(f"kernel-size must be odd (the blocks keep the sequence length), got {self.kernel_size}")
-        if self.critic_norm not in ("none", "layer"):
-            raise UserError(f"critic-norm must be 'none' or 'layer', got {self.critic_norm!r}")
 
 
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Section):
     """Which corpus, and how lines become rows of ids (see `chargan.corpora.load_corpus`)."""
 
-    corpus: str = "demo"  # "demo", "billion_word", "hf:<dataset>[:<config>]", or a text file, folder or glob
-    data_dir: str | None = None
-    max_lines: int | None = 10_000_000  # the reference loads 10M lines
-    units: str = "char"  # "char" (the paper) or "subword" (SentencePiece pieces)
-    max_vocab: int = 2048  # char units: most frequent characters kept, padding and unknown included
-    vocab_size: int = 8000  # subword units: SentencePiece vocabulary size, padding and unknown included
-    errors: str = "strict"  # invalid UTF-8 in text files: "strict" (an error) or "replace" (U+FFFD)
-    source: str = "tarball"  # billion_word from the official "tarball" or the hub's parquet export ("hf")
-    split: str = "train"  # hf: corpora: the split read
-    text_column: str = "text"  # hf: corpora: the column holding the text
+    SECTION = "data"
 
-    def validate(self) -> None:
-        if self.max_lines is not None and (not isinstance(self.max_lines, int) or self.max_lines < 1):
-            raise UserError(f"max-lines must be a positive integer, got {self.max_lines!r}")
-        if not isinstance(self.max_vocab, int) or self.max_vocab < 3:
-            raise UserError(f"max-vocab must be at least 3 (padding, unknown, one character), got {self.max_vocab!r}")
-        if not isinstance(self.vocab_size, int) or not 3 <= self.vocab_size <= 1 << 16:
-            raise UserError(f"vocab-size must be an integer between 3 and 65536, got {self.vocab_size!r}")
-        choices = {"units": ("char", "subword"), "errors": ("strict", "replace"), "source": ("tarball", "hf")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise UserError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+    corpus: str = setting("demo", "demo (offline, default), billion_word, hf:<dataset>[:<config>][@<revision>] "
+                          "(Hugging Face), or a text file (plain or .gz), a folder of .txt/.gz files, or a quoted glob.")
+    data_dir: str | None = setting(None, "Where Billion Word is unpacked (or its parent). Also $CHARGAN_DATA_DIR.",
+                                   resumable=True)
+    max_lines: int | None = setting(10_000_000, "Use at most this many corpus lines (the reference loads 10M).", min=1)
+    units: str = setting("char", "Symbols of a sequence: characters (the paper) or SentencePiece subword pieces.",
+                         choices=UNITS)
+    max_vocab: int = setting(2048, "--units char: most frequent characters kept (padding and unknown included).",
+                             min=3)
+    vocab_size: int = setting(8000, "--units subword: SentencePiece vocabulary size, padding and unknown included.",
+                              min=3, max=1 << 16)
+    errors: str = setting("strict", "Invalid UTF-8 in corpus files: stop with an error naming the place (strict) or "
+                          "read it as U+FFFD (replace).", choices=ERROR_POLICIES)
+    source: str = setting("tarball", "Where billion_word comes from: the official tarball or the Hugging Face "
+                          "parquet export (hf).", choices=BILLION_WORD_SOURCES)
+    split: str = setting("train", "hf: corpora: the split to read.")
+    text_column: str = setting("text", "hf: corpora: the column holding the text.")
+
+    def check(self) -> None:
         for name in ("split", "text_column"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+            if not getattr(self, name).strip():
                 raise UserError(f"{name.replace('_', '-')} must be a non-empty name, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
-class EvalConfig:
+class EvalConfig(Section):
     """How generated text is scored."""
 
-    samples: int = 640  # 10 batches of 64, as the reference
-    orders: tuple[int, ...] = (1, 2, 3, 4)  # character n-gram orders for JS
-    seed: int = 1234  # fixed evaluation noise, so evaluations are comparable over time
-    chars: int = 32  # subword units: characters of decoded text scored per sample (the char model's seq_len)
+    SECTION = "eval"
 
-    def validate(self) -> None:
-        if not isinstance(self.samples, int) or self.samples < 1:
-            raise UserError(f"eval samples must be a positive integer, got {self.samples!r}")
+    samples: int = setting(640, "Samples per evaluation (10 batches of 64, as the reference).", min=1)
+    orders: tuple[int, ...] = setting((1, 2, 3, 4), "Character n-gram orders for JS.", cli=False)
+    seed: int = setting(1234, "Seed of the fixed evaluation noise, so evaluations are comparable over time.")
+    chars: int = setting(32, "--units subword: characters of decoded text scored per sample (the char model's "
+                         "seq_len).", min=1)
+
+    def check(self) -> None:
         if not self.orders or any(not isinstance(n, int) or not 1 <= n <= 4 for n in self.orders):
             raise UserError(f"n-gram orders must be integers in 1..4, got {self.orders!r}")
-        if not isinstance(self.chars, int) or self.chars < 1:
-            raise UserError(f"eval chars must be a positive integer, got {self.chars!r}")
 
 
 @dataclass(frozen=True)
-class LanguageGANConfig:
+class LanguageGANConfig(SectionedConfig):
     """Everything a language-model run needs; saved as the run's ``config.json``."""
+
+    WHAT = "language-model"
 
     preset: str = "paper"
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -96,23 +95,10 @@ class LanguageGANConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
-    def validate(self) -> LanguageGANConfig:
-        validate_sections(self)
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LanguageGANConfig:
-        """Inverse of `to_dict`; unknown keys are an error, missing ones take defaults."""
-        return config_from_dict(cls, data, "language-model")
-
-    def guard(self) -> dict[str, Any]:
-        """Settings that must not change when a run resumes (where the corpus lives may)."""
-        data = asdict(self.data)
-        data.pop("data_dir")
-        return {"model": asdict(self.model), "data": data, "train": self.train.guard(), "eval": asdict(self.eval)}
+    @property
+    def name(self) -> str:
+        """The named config it started from (every family's configs have a ``name``)."""
+        return self.preset
 
 
 def _preset(name: str, **overlays: Any) -> LanguageGANConfig:
@@ -122,10 +108,6 @@ def _preset(name: str, **overlays: Any) -> LanguageGANConfig:
 
 
 PRESETS: dict[str, LanguageGANConfig] = {
-    # The reference gan_language.py: DIM 512, batch 64, 10 critic steps, Adam(1e-4, (0.5, 0.9)).
-    "paper": _preset("paper"),
-    # Algorithm 1's general defaults: n_critic 5, beta1 = 0.
-    "paper-alg1": _preset("paper-alg1", train={"critic_iters": 5, "betas": (0.0, 0.9)}),
     # A small model that learns visibly on a 2-core CPU in under 10 minutes: a narrow,
     # shallower network, fewer critic steps and a larger step size (tuned on the demo
     # corpus: JS-4 falls from 1.0 to about 0.67 in 1200 iterations; 7-8 minutes on 2 cores).
@@ -136,32 +118,20 @@ PRESETS: dict[str, LanguageGANConfig] = {
                "checkpoint_every": 200},
         data={"max_lines": 1_000_000},
     ),
+    # The reference gan_language.py: DIM 512, batch 64, 10 critic steps, Adam(1e-4, (0.5, 0.9)).
+    "paper": _preset("paper"),
+    # Algorithm 1's general defaults: n_critic 5, beta1 = 0.
+    "paper-alg1": _preset("paper-alg1", train={"critic_iters": 5, "betas": (0.0, 0.9)}),
+}
+DESCRIPTIONS = {
+    "cpu": "small language model that learns visibly on a laptop CPU in minutes",
+    "paper": "the reference gan_language.py: DIM 512, 10 critic steps, 200k iterations",
+    "paper-alg1": "as paper, with Algorithm 1's defaults: n_critic 5, beta1 0",
 }
 DEFAULT_PRESET = "cpu"
 
 
 def get_preset(name: str) -> LanguageGANConfig:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise UserError(f"unknown preset {name!r}", hint=f"choose one of: {', '.join(PRESETS)}") from None
+    """The named config ``name`` of `PRESETS`."""
+    return named_config(PRESETS, name, "preset")
 
-
-# Flat names that more than one section has, or that differ from the field name.
-_ALIASES = {"seed": ("train", "seed"), "eval_seed": ("eval", "seed"), "eval_samples": ("eval", "samples"),
-            "eval_chars": ("eval", "chars")}
-
-
-def with_overrides(config: LanguageGANConfig, **overrides: Any) -> LanguageGANConfig:
-    """Apply flat overrides (``dim=128``, ``lr=2e-4``) to whichever section owns each name.
-
-    ``seed`` is the training seed; ``eval_seed``, ``eval_samples`` and
-    ``eval_chars`` reach the evaluation section. ``None`` values are ignored,
-    so unset command-line flags pass straight through.
-    """
-    return with_flat_overrides(config, _ALIASES, "language-model", **overrides)
-
-
-def override_names() -> set[str]:
-    """The flat names `with_overrides` accepts."""
-    return flat_names(LanguageGANConfig(), _ALIASES)

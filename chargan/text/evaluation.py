@@ -28,12 +28,11 @@ from torch import nn
 
 from chargan.core.run import RunDirectory
 from chargan.core.sampling import generate
-from chargan.corpora.cache import chunked
+from chargan.corpora.lines import chunked
+from chargan.corpora.units import AnyVocabulary, CharCounts, SubwordVocabulary, Vocabulary
 from chargan.errors import UserError
 from chargan.text.config import EvalConfig
 from chargan.text.ngrams import NgramError, NgramStats, ngram_js, ngram_stats
-from chargan.text.subword import AnyVocabulary, SubwordVocabulary
-from chargan.text.vocab import CharCounts, Vocabulary
 
 #: Lines encoded per chunk when building the character view of a subword corpus.
 _CHUNK_LINES = 8192
@@ -200,6 +199,7 @@ class TextEvaluator:
     """
 
     across_ranks = True
+    headline = "js4"  # the figure the progress bar shows
 
     def __init__(
         self,
@@ -214,12 +214,14 @@ class TextEvaluator:
         self.config = config
         self.run = run
         self.projection = projection
+        self.last_samples: list[str] = []  # the newest evaluation's decoded samples, for loggers
 
     def __call__(self, generator: nn.Module, iteration: int) -> dict[str, float]:
         ids = generate_ids(generator, self.config.samples, seed=self.config.seed, across_ranks=True)
         metrics = score_ids(ids, self.reference.stats, self.vocab, self.projection)
+        self.last_samples = self.vocab.decode_batch(ids)
         if self.run is not None:
-            self.run.write_samples(iteration, self.vocab.decode_batch(ids))
+            self.run.write_samples(iteration, self.last_samples)
         return metrics
 
 

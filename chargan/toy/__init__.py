@@ -1,1 +1,16 @@
-"""The paper's 2-D toy experiments: MLP generator and critic, configs, metrics, pipeline."""
+"""The paper's 2-D toy GANs (``gan_toy.py``), as a chargan family.
+
+The contract (`chargan.core.family.Family`): `Config`, the named configs,
+and ``prepare``, ``run_prefix``, ``build``, ``generator``, ``sample``,
+``evaluate`` from `chargan.toy.family`.
+"""
+
+from chargan.core.family import contract_loader
+from chargan.toy.config import DESCRIPTIONS
+from chargan.toy.config import TOY_CONFIGS as CONFIGS
+from chargan.toy.config import ToyGANConfig as Config
+
+NAME = "toy"
+DESCRIPTION = "2-D toy distributions, ReLU MLP generator and critic (the reference gan_toy.py)"
+# The torch side of the contract loads on first use: `chargan --help` and `chargan configs` stay light.
+__getattr__ = contract_loader("chargan.toy.family")

@@ -9,64 +9,53 @@ isn't necessary if you increase CRITIC_ITERS enough".
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
-from chargan.core.sections import config_from_dict, flat_names, validate_sections, with_flat_overrides
-from chargan.core.trainer import TrainConfig
+from chargan.core.config import Section, SectionedConfig, TrainConfig, named_config, setting
 from chargan.errors import UserError
 
 TOY_DATASET_NAMES = ("8gaussians", "25gaussians", "swissroll")
 
 
 @dataclass(frozen=True)
-class ToyModelConfig:
+class ToyModelConfig(Section):
     """Generator and critic MLPs."""
 
-    dim: int = 512  # width of every hidden layer
-    hidden_layers: int = 3  # Linear+ReLU layers before the output layer
-    latent_dim: int = 2  # generator noise dimensions
+    SECTION = "model"
 
-    def validate(self) -> None:
-        for name in ("dim", "hidden_layers", "latent_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise UserError(f"{name.replace('_', '-')} must be a positive integer, got {value!r}")
+    dim: int = setting(512, "Width of every hidden layer of the MLPs.", min=1)
+    hidden_layers: int = setting(3, "Linear+ReLU layers before the output layer.", min=1)
+    latent_dim: int = setting(2, "Generator noise dimensions.", min=1)
 
 
 @dataclass(frozen=True)
-class ToyDataConfig:
+class ToyDataConfig(Section):
     """Which distribution, and whether the generator is held fixed."""
 
-    dataset: str = "8gaussians"  # 8gaussians, 25gaussians or swissroll
-    fixed_generator: bool = False  # generator = real data + N(0, noise_std^2): only the critic trains (Figure 1)
-    noise_std: float = 1.0
+    SECTION = "data"
 
-    def validate(self) -> None:
+    dataset: str = setting("8gaussians", "The 2-D distribution: " + ", ".join(TOY_DATASET_NAMES) + ".")
+    fixed_generator: bool = setting(False, "Hold the generator at real data + N(0, noise_std^2) and train only the "
+                                    "critic (Figure 1).", off_flag="trained-generator")
+    noise_std: float = setting(1.0, "Standard deviation of the fixed generator's noise.", min=0)
+
+    def check(self) -> None:
         if self.dataset not in TOY_DATASET_NAMES:
             raise UserError(f"unknown toy dataset {self.dataset!r}", hint=f"choose one of: {', '.join(TOY_DATASET_NAMES)}")
-        if not (self.noise_std >= 0 and math.isfinite(self.noise_std)):
-            raise UserError(f"noise-std must be a non-negative number, got {self.noise_std!r}")
 
 
 @dataclass(frozen=True)
-class ToyEvalConfig:
+class ToyEvalConfig(Section):
     """How generated points are scored at each evaluation."""
 
-    samples: int = 10_000  # generated and real points for modes_covered / high_quality
-    w1_points: int = 2_000  # points a side for the exact W1, at most `samples` (n^2 cost: 2.5 s on a CPU core at 2,000)
-    plot_points: int = 1_000  # points a side in the scatter plot
-    plot_range: float = 3.0  # the plot shows [-range, range]^2, as the reference
-    seed: int = 1234  # fixed evaluation noise and real sample
+    SECTION = "eval"
 
-    def validate(self) -> None:
-        for name in ("samples", "w1_points", "plot_points"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise UserError(f"eval {name.replace('_', '-')} must be a positive integer, got {value!r}")
-        if not (self.plot_range > 0 and math.isfinite(self.plot_range)):
-            raise UserError(f"eval plot-range must be a positive number, got {self.plot_range!r}")
+    samples: int = setting(10_000, "Generated and real points for modes_covered / high_quality.", min=1)
+    w1_points: int = setting(2_000, "Points a side for the exact W1, at most the samples (n^2 cost: 2.5 s on a CPU "
+                             "core at 2,000).", min=1)
+    plot_points: int = setting(1_000, "Points a side in the scatter plot.", min=1)
+    plot_range: float = setting(3.0, "The plot shows [-range, range]^2, as the reference.", min=0, min_open=True)
+    seed: int = setting(1234, "Seed of the fixed evaluation noise and real sample.")
 
 
 #: The reference toy script's optimization (its ITERS is 100k; evaluations every 1,000 iterations).
@@ -75,8 +64,13 @@ TOY_TRAIN = TrainConfig(iterations=100_000, batch_size=256, critic_iters=5, lamb
 
 
 @dataclass(frozen=True)
-class ToyGANConfig:
-    """Everything a toy run needs; saved as the run's ``config.json``."""
+class ToyGANConfig(SectionedConfig):
+    """Everything a toy run needs; saved as the run's ``config.json``.
+
+    Missing sections of a saved config take the toy defaults (`TOY_TRAIN` for the optimization).
+    """
+
+    WHAT = "toy"
 
     name: str = "8gaussians"
     model: ToyModelConfig = field(default_factory=ToyModelConfig)
@@ -84,50 +78,17 @@ class ToyGANConfig:
     train: TrainConfig = TOY_TRAIN
     eval: ToyEvalConfig = field(default_factory=ToyEvalConfig)
 
-    def validate(self) -> ToyGANConfig:
-        validate_sections(self)
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ToyGANConfig:
-        """Inverse of `to_dict`; unknown keys are an error, missing ones take the toy defaults
-        (`TOY_TRAIN` for the optimization settings)."""
-        return config_from_dict(cls, data, "toy")
-
-    def guard(self) -> dict[str, Any]:
-        """Settings that must not change when a run resumes."""
-        return {"model": asdict(self.model), "data": asdict(self.data), "train": self.train.guard(), "eval": asdict(self.eval)}
-
 
 TOY_CONFIGS: dict[str, ToyGANConfig] = {
     name: ToyGANConfig(name=name, data=ToyDataConfig(dataset=name)) for name in TOY_DATASET_NAMES
 }
+DESCRIPTIONS = {
+    "8gaussians": "8 Gaussians on a circle; WGAN-GP, MLPs 512 wide, batch 256, lambda 0.1",
+    "25gaussians": "25 Gaussians on a 5x5 grid; as 8gaussians",
+    "swissroll": "a 2-D Swiss roll; as 8gaussians",
+}
 
 
 def get_toy_config(name: str) -> ToyGANConfig:
-    try:
-        return TOY_CONFIGS[name]
-    except KeyError:
-        raise UserError(f"unknown toy config {name!r}", hint=f"choose one of: {', '.join(TOY_CONFIGS)}") from None
-
-
-# Flat names that more than one section has, or that differ from the field name.
-_ALIASES = {"seed": ("train", "seed"), "eval_seed": ("eval", "seed"), "eval_samples": ("eval", "samples")}
-
-
-def toy_override_names() -> set[str]:
-    """The flat names `with_toy_overrides` accepts."""
-    return flat_names(ToyGANConfig(), _ALIASES)
-
-
-def with_toy_overrides(config: ToyGANConfig, **overrides: Any) -> ToyGANConfig:
-    """Apply flat overrides (``dim=128``, ``lr=2e-4``, ``fixed_generator=True``) to the owning section.
-
-    ``seed`` is the training seed; ``eval_seed`` and ``eval_samples`` reach the
-    evaluation section. ``None`` values are ignored.
-    """
-    return with_flat_overrides(config, _ALIASES, "toy", **overrides)
-
+    """The named config ``name`` of `TOY_CONFIGS`."""
+    return named_config(TOY_CONFIGS, name, "toy config")

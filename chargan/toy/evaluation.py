@@ -33,6 +33,7 @@ class ToyEvaluator:
     """
 
     across_ranks = True
+    headline = "w1"  # the figure the progress bar shows
 
     def __init__(self, dataset: str, config: ToyEvalConfig, critic: nn.Module, device: torch.device,
                  run: RunDirectory | None = None) -> None:
