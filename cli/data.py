@@ -18,7 +18,9 @@ from pathlib import Path
 
 import click
 
+from chargan.corpora import CorpusError, cache_root, images, list_caches, load_corpus, locate_billion_word, training_shards
 from chargan.corpora.download import DEFAULT_SHA256, DEFAULT_URL, fetch_billion_word
+from chargan.corpora.hf import billion_word_hf
 from chargan.corpora.units import UNITS
 from chargan.cli.group import CleanErrorGroup
 
@@ -61,8 +63,6 @@ def download(corpus: str, data_dir: Path | None, url: str | None, checksum: str 
                                   progress=not no_progress, echo=click.echo, keep_archive=keep_archive)
         click.echo(f"use it with: --corpus billion_word --data-dir {root}")
         return
-    from chargan.corpora import images
-
     if corpus == "mnist":
         if checksum is not None:
             raise click.UsageError("--checksum names one archive; mnist is four files checked against their official SHA-256s")
@@ -101,8 +101,6 @@ def prepare(corpus: str, data_dir: str | None, source: str, split: str, text_col
     at most 1,000,000 lines, `paper` 10,000,000), so that training finds the
     cache ready.
     """
-    from chargan.corpora import load_corpus
-
     encoded = load_corpus(corpus, data_dir=data_dir, seq_len=seq_len, max_lines=max_lines, max_vocab=max_vocab,
                           units=units, vocab_size=vocab_size, errors=errors, source=source, split=split,
                           text_column=text_column)
@@ -116,9 +114,6 @@ def prepare(corpus: str, data_dir: str | None, source: str, split: str, text_col
 def info(data_dir: str | None) -> None:
     """List the corpora known (where each is) and the encoded corpora in the cache
     (size, lines, vocabulary, settings, source)."""
-    from chargan.corpora import CorpusError, cache_root, list_caches, locate_billion_word, training_shards
-    from chargan.corpora.hf import billion_word_hf
-
     click.echo("corpora:")
     click.echo("  demo: built in (English sentences from Python's help text), offline")
     try:

@@ -24,7 +24,7 @@ seed_option = click.option("--seed", type=int, default=0, show_default=True, hel
 
 
 def _folder(run: str | None, runs_root: str, name: str) -> Path:
-    from chargan.core.run import new_run_path
+    from chargan.core.run import new_run_path  # torch: only when an experiment runs, not on `chargan --help`
 
     return Path(run) if run else new_run_path(runs_root, name)
 
@@ -48,7 +48,7 @@ def experiment() -> None:
 def critic_surfaces_command(run: str | None, runs_root: str, quick: bool, steps: int | None, seed: int, device: str) -> None:
     """Figure 1a: critics trained to optimality with weight clipping vs gradient penalty on 8gaussians,
     25gaussians and swissroll, generator fixed at data + N(0, 1); value surfaces side by side."""
-    from chargan.experiments import surfaces
+    from chargan.experiments import surfaces  # torch: only when this experiment runs
 
     folder = _folder(run, runs_root, "critic-surfaces")
     steps = steps or (surfaces.QUICK_STEPS if quick else surfaces.FULL_STEPS)
@@ -69,7 +69,7 @@ def gradient_norms_command(run: str | None, runs_root: str, quick: bool, steps: 
                            device: str) -> None:
     """Figure 1b: deep ReLU MLP critics on the Swiss roll, weight clipping c in {0.1, 0.01, 0.001} vs gradient
     penalty: per-layer gradient norms (log scale) and weight histograms."""
-    from chargan.experiments import deep_critics
+    from chargan.experiments import deep_critics  # torch: only when this experiment runs
 
     folder = _folder(run, runs_root, "gradient-norms")
     size = deep_critics.QUICK if quick else deep_critics.FULL
@@ -92,7 +92,7 @@ def language_objectives_command(run: str | None, runs_root: str, quick: bool, co
                                 iterations: int | None, progress: bool, device: str) -> None:
     """Section 5.5: the character model trained with gan, wgan-clip and wgan-gp for the same budget; a table of
     JS-1..4 and samples. Full size: the `paper` preset (use --corpus billion_word for the paper's data)."""
-    from chargan.experiments import language as lo
+    from chargan.experiments import language as lo  # torch: only when this experiment runs
 
     folder = _folder(run, runs_root, "language-objectives")
     size = lo.QUICK if quick else lo.FULL

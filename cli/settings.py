@@ -45,8 +45,9 @@ def _click_type(settings: list[Setting]) -> click.ParamType:
 
 
 def _help(by_family: dict[str, Setting]) -> str:
+    """The setting's help; prefixed by family where only some families have it or they mean different things."""
     helps = {family: s.help for family, s in by_family.items()}
-    if len(set(helps.values())) == 1:
+    if len(by_family) == len(FAMILIES) and len(set(helps.values())) == 1:
         return next(iter(helps.values()))
     return " ".join(f"{family}: {text}" for family, text in helps.items())
 

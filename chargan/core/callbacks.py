@@ -50,6 +50,7 @@ from chargan.core.run import RunDirectory
 #: - ``across_ranks: bool``: under torchrun every rank calls it, and it splits its sampling over them
 #:   (`chargan.core.sampling.generate` with ``across_ranks``); without it, rank 0 alone evaluates.
 #: - ``headline: str``: the metric the progress bar shows beside the losses (e.g. ``"js4"``); none without it.
+#: - ``curves: tuple[str, ...]``: the metrics the plot draws (default: every metric it returns).
 #: - ``last_samples: list[str]``: the evaluator sets it on each call to a readable form of the samples it
 #:   drew (decoded text lines, say); the TensorBoard callback writes them as that evaluation's text.
 Evaluator = Callable[[nn.Module, int], dict[str, float]]
@@ -132,21 +133,25 @@ class MetricsFile(Callback):
 
 
 class MetricsPlot(Callback):
-    """Redraws ``plots/metrics.png`` from ``metrics.jsonl`` after each evaluation (after `MetricsFile` in the list)."""
+    """Redraws ``plots/metrics.png`` from ``metrics.jsonl`` after each evaluation (after `MetricsFile` in the list).
+
+    The right panel shows the evaluator's ``curves`` when it names them, else every metric it returned.
+    """
 
     def __init__(self, run: RunDirectory) -> None:
         self.run = run
-        self._evaluated = False
+        self._curves: list[str] | None = None  # set by an evaluation, drawn at its record
 
     def on_evaluation(self, trainer: TrainerView, iteration: int, metrics: dict[str, float]) -> None:
-        self._evaluated = bool(metrics)
+        named = getattr(trainer.evaluate, "curves", None)
+        self._curves = list(named) if named is not None else [k for k, v in metrics.items() if isinstance(v, float)]
 
     def on_log(self, trainer: TrainerView, record: dict[str, Any]) -> None:
-        if not self._evaluated:
+        if self._curves is None:
             return
-        self._evaluated = False
         losses = ("critic_loss", "generator_loss", trainer.objective.estimate, "gradient_penalty")
-        plot_metrics(self.run.read_metrics(), self.run.plots_dir / "metrics.png", loss_keys=losses)
+        plot_metrics(self.run.read_metrics(), self.run.plots_dir / "metrics.png", self._curves, loss_keys=losses)
+        self._curves = None
 
 
 class Checkpoints(Callback):

@@ -189,7 +189,8 @@ class TrainConfig(Section):
     lr: float = setting(1e-4, "Learning rate of both networks' optimizers.", min=0, min_open=True)
     lr_decay: str = setting("none", "Learning-rate schedule: constant (none), or linear to 0 at --iterations "
                             "(the CIFAR ResNet's).", choices=LR_DECAYS)
-    betas: tuple[float, float] = setting((0.5, 0.9), "Adam's (beta1, beta2).", min=0, max=1, max_open=True,
+    betas: tuple[float, float] = setting((0.5, 0.9), "Adam's betas: --beta1 decays the mean of the gradients, "
+                                         "--beta2 their square's.", min=0, max=1, max_open=True,
                                          flags=("beta1", "beta2"))
     generator_batch_size: int | None = setting(None, "Noise vectors per generator step (default: --batch-size; the "
                                                "CIFAR ResNet uses 128).", min=1)

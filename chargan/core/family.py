@@ -76,11 +76,11 @@ class TrainedRun:
     config: Any
     result: TrainResult
     family: str
-    reference: dict[str, float] = field(default_factory=dict)  # the run's first record (the text floor)
+    reference: dict[str, float] = field(default_factory=dict)  # the run's first record (Parts.first_record)
 
     @property
     def floor(self) -> dict[str, float]:
-        """The text family's held-out floor (``js1``...), from the reference record."""
+        """The reference record's ``floor_<metric>`` figures by metric: what real held-out data scores."""
         return {k.removeprefix("floor_"): v for k, v in self.reference.items() if k.startswith("floor_")}
 
 

@@ -28,17 +28,16 @@ def _series(records: Sequence[dict[str, Any]], key: str) -> tuple[list[int], lis
 def plot_metrics(
     records: Sequence[dict[str, Any]],
     path: str | Path,
-    metric_prefix: str = "js",
-    metric_title: str = "evaluation metrics",
+    metric_keys: Sequence[str] = (),
     loss_keys: Sequence[str] = LOSS_KEYS,
+    metric_title: str = "evaluation metrics",
 ) -> None:
-    """Write the ``loss_keys`` curves and every ``<metric_prefix>N`` metric of ``records`` to ``path``.
+    """Write the ``loss_keys`` curves (left) and the ``metric_keys`` curves (right) of ``records`` to ``path``.
 
-    A record with ``floor_<metric>`` keys draws that floor as a dashed line.
-    ``loss_keys`` name the left panel's curves (the trainer passes its
-    objective's ``estimate`` in place of ``wasserstein``).
+    A record with a ``floor_<metric>`` key draws that floor as a dashed line.
+    The trainer passes its objective's ``estimate`` among the ``loss_keys``
+    and the evaluator's metrics as ``metric_keys``.
     """
-    metric_keys = sorted({k for r in records for k in r if k.startswith(metric_prefix) and k[len(metric_prefix):].isdigit()})
     fig = Figure(figsize=(12, 4.5))
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from chargan.core.atomic import atomic_write
 from chargan.core.trainer import Trainer
@@ -100,9 +102,6 @@ def gradient_norms(
 
 
 def _figure(width: float, height: float, columns: int = 1):  # noqa: ANN202 (matplotlib objects)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(width, height))
     FigureCanvasAgg(fig)
     return fig, fig.subplots(1, columns, squeeze=False)[0]

@@ -13,6 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
 from chargan.core.atomic import atomic_write
 from chargan.experiments.report import markdown_table, write_table
 from chargan.families import train
@@ -86,9 +89,6 @@ def _last_samples(folder: Path, n: int) -> list[str]:
 
 
 def _plot(path: Path, curves: dict[str, list[tuple[int, float]]], floor: float | None) -> Path:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=(6, 4.5))
     FigureCanvasAgg(fig)
     ax = fig.subplots()

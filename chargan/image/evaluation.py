@@ -16,7 +16,6 @@ import torch
 from torch import Tensor, nn
 
 from chargan.core.atomic import atomic_write
-from chargan.core.plots import plot_metrics
 from chargan.core.run import RunDirectory
 from chargan.image.config import ImageEvalConfig
 from chargan.image.grid import save_grid
@@ -118,9 +117,6 @@ class ImageEvaluator:
         if self._fixed is None or self._fixed.device != device:
             self._fixed = _noise(self.config.grid_samples, generator.latent_dim, self.config.seed, device)
         save_grid(generator(self._fixed), self.grid_path(iteration), pixel_range(self.output))
-        # The trainer redraws the loss plot only when an evaluation returns metrics; without
-        # Inception weights there are none, so refresh it here (it lags one record behind).
-        plot_metrics(self.run.read_metrics(), self.run.plots_dir / "metrics.png")
         return self.metrics.score(generator) if self.metrics is not None else {}
 
 

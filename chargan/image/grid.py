@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.image import imsave
 from torch import Tensor
 
 from chargan.core.atomic import atomic_write
@@ -43,8 +44,6 @@ def tile(images: np.ndarray, rows: int | None = None, padding: int = 1) -> np.nd
 
 def save_grid(images: Tensor, path: str | Path, value_range: tuple[float, float] = (-1.0, 1.0)) -> Path:
     """Write ``images`` ``(batch, channels, height, width)`` (1 or 3 channels) as one PNG grid at ``path``."""
-    from matplotlib.image import imsave
-
     picture = tile(to_uint8(images, value_range))
     atomic_write(path, lambda tmp: imsave(tmp, picture, format="png"))
     return Path(path)

@@ -57,8 +57,8 @@ class DataConfig(Section):
                           "read it as U+FFFD (replace).", choices=ERROR_POLICIES)
     source: str = setting("tarball", "Where billion_word comes from: the official tarball or the Hugging Face "
                           "parquet export (hf).", choices=BILLION_WORD_SOURCES)
-    split: str = setting("train", "hf: corpora: the split to read.")
-    text_column: str = setting("text", "hf: corpora: the column holding the text.")
+    split: str = setting("train", "The split to read (hf: corpora).")
+    text_column: str = setting("text", "The column holding the text (hf: corpora).")
 
     def check(self) -> None:
         for name in ("split", "text_column"):

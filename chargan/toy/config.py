@@ -25,7 +25,7 @@ class ToyModelConfig(Section):
 
     dim: int = setting(512, "Width of every hidden layer of the MLPs.", min=1)
     hidden_layers: int = setting(3, "Linear+ReLU layers before the output layer.", min=1)
-    latent_dim: int = setting(2, "Generator noise dimensions.", min=1)
+    latent_dim: int = setting(2, "Noise dimensions.", min=1)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class ToyEvaluator:
 
     across_ranks = True
     headline = "w1"  # the figure the progress bar shows
+    curves = ("w1", "high_quality")  # what the metrics plot draws (modes_covered counts modes, another scale)
 
     def __init__(self, dataset: str, config: ToyEvalConfig, critic: nn.Module, device: torch.device,
                  run: RunDirectory | None = None) -> None:

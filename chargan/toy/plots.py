@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from chargan.core.atomic import atomic_write
@@ -50,9 +52,6 @@ def draw_panel(ax, panel: SurfacePanel, plot_range: float) -> None:  # noqa: ANN
 def write_surfaces(path: str | Path, panels: Sequence[SurfacePanel], columns: int, plot_range: float = 3.0,
                    title: str | None = None) -> Path:
     """Draw ``panels`` row by row, ``columns`` per row, into the PNG ``path`` (written atomically)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     rows = -(-len(panels) // columns)
     fig = Figure(figsize=(3.6 * columns, 3.6 * rows))
     FigureCanvasAgg(fig)
