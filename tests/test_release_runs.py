@@ -121,22 +121,23 @@ def test_sample_image_run(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ eval
-def test_eval_text_run(tmp_path: Path) -> None:
-    run = copy_run("text", tmp_path)
-    code, out = invoke("eval", "--run", str(run), "--json")
+def eval_json(family: str, tmp_path: Path) -> dict:
+    """``chargan eval --json`` of a copy of the family's fixture run, checked to be at the fixture's iteration."""
+    code, out = invoke("eval", "--run", str(copy_run(family, tmp_path)), "--json")
     assert code == 0, out
     result = json.loads(out)
     assert result["iteration"] == FIXTURE_ITERATION
+    return result
+
+
+def test_eval_text_run(tmp_path: Path) -> None:
+    result = eval_json("text", tmp_path)
     for key in ("js1", "js2", "js3", "js4"):
         assert isinstance(result[key], float) and 0.0 <= result[key] <= 1.0, (key, result[key])
 
 
 def test_eval_toy_run(tmp_path: Path) -> None:
-    run = copy_run("toy", tmp_path)
-    code, out = invoke("eval", "--run", str(run), "--json")
-    assert code == 0, out
-    result = json.loads(out)
-    assert result["iteration"] == FIXTURE_ITERATION
+    result = eval_json("toy", tmp_path)
     assert result["dataset"] == "8gaussians" and result["samples"] == TOY_EVAL_SAMPLES
     assert isinstance(result["w1"], float) and math.isfinite(result["w1"]) and result["w1"] >= 0.0
     for key in ("modes_covered", "high_quality"):

@@ -20,7 +20,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from types import UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from chargan.core.objectives import OBJECTIVES
 from chargan.errors import UserError
@@ -68,7 +68,8 @@ class Setting:
     max: float | None = None
     min_open: bool = False
     max_open: bool = False
-    index: int | None = None  # an element of a tuple field (betas[0] is beta1)
+    index: int | None = None  # an element of a tuple field (betas[0] is beta1)...
+    size: int | None = None  # ...of this many elements
     off_flag: str | None = None
     cli: bool = True
 
@@ -126,8 +127,9 @@ def _field_type(hint: Any) -> tuple[type, bool]:
 
 
 @cache
-def section_settings(cls: type, section: str) -> tuple[Setting, ...]:
+def section_settings(cls: type[Section]) -> tuple[Setting, ...]:
     """The settings of one section class (a tuple field with ``flags`` gives one per element, plus the whole)."""
+    section = cls.SECTION
     hints = get_type_hints(cls)
     found = []
     for f in dataclasses.fields(cls):
@@ -138,7 +140,7 @@ def section_settings(cls: type, section: str) -> tuple[Setting, ...]:
         if kind is tuple and meta.get("flags"):
             element = get_args(hints[f.name])[0]
             found += [Setting(flag.replace("-", "_"), section, f.name, element, False, meta.get("help", ""), index=i,
-                              **bounds) for i, flag in enumerate(meta["flags"])]
+                              size=len(meta["flags"]), **bounds) for i, flag in enumerate(meta["flags"])]
             found.append(Setting(name, section, f.name, tuple, optional, meta.get("help", ""), cli=False))
             continue
         found.append(Setting(name, section, f.name, kind, optional, meta.get("help", ""), off_flag=meta.get("off_flag"),
@@ -152,18 +154,23 @@ def resumable_fields(cls: type) -> set[str]:
 
 
 class Section:
-    """Base of a config section: `validate` checks every field against its `setting`, then ``check``."""
+    """Base of a config section: `validate` checks every field against its `setting`, then ``check``.
+
+    A subclass names the config field it is in ``SECTION`` (``"model"``, ...):
+    the ``eval`` section's flat names are prefixed ``eval_``.
+    """
+
+    SECTION: ClassVar[str] = ""
 
     def validate(self) -> None:
         """Raise `UserError` naming the first impossible value."""
-        section = getattr(self, "SECTION", "train")
-        for s in section_settings(type(self), section):
+        for s in section_settings(type(self)):
             if s.index is None and s.type is not tuple:
                 s.check(getattr(self, s.field))
             elif s.index is not None:
                 values = getattr(self, s.field)
-                if not isinstance(values, tuple) or s.index >= len(values):
-                    raise UserError(f"{s.field} must be a tuple with a value for {s.flag[2:]}, got {values!r}")
+                if not isinstance(values, tuple) or len(values) != s.size:
+                    raise UserError(f"{s.field} must be {s.size} values, got {values!r}")
                 s.check(values[s.index])
         self.check()
 
@@ -291,7 +298,10 @@ def config_settings(cls: type) -> dict[str, Setting]:
     hints = get_type_hints(cls)
     found: dict[str, Setting] = {}
     for section in SECTIONS:
-        for s in section_settings(hints[section], section):
+        if hints[section].SECTION != section:
+            raise TypeError(f"{cls.__name__}.{section} is a {hints[section].__name__}, whose SECTION is "
+                            f"{hints[section].SECTION!r}")
+        for s in section_settings(hints[section]):
             if s.name in found:
                 raise TypeError(f"{cls.__name__}: {s.name!r} is a setting of both {found[s.name].section} and {section}")
             found[s.name] = s
