@@ -9,7 +9,7 @@ CIFAR-10 32x32, the ResNet of the paper's Table 3), and ``prepare``,
 Inception Score and FID.
 """
 
-from chargan.core.family import contract_loader
+from chargan.core.family import CONTRACT_FUNCTIONS, contract_loader
 from chargan.image.config import DESCRIPTIONS
 from chargan.image.config import IMAGE_CONFIGS as CONFIGS
 from chargan.image.config import ImageGANConfig as Config
@@ -18,3 +18,4 @@ NAME = "image"
 DESCRIPTION = "DCGAN and ResNet image GANs (the reference gan_mnist.py, gan_cifar.py, gan_cifar_resnet.py)"
 # The torch side of the contract loads on first use: `chargan --help` and `chargan configs` stay light.
 __getattr__ = contract_loader("chargan.image.family")
+__all__ = ["NAME", "DESCRIPTION", "Config", "CONFIGS", "DESCRIPTIONS", *CONTRACT_FUNCTIONS]

@@ -5,7 +5,7 @@ and ``prepare``, ``run_prefix``, ``build``, ``generator``, ``sample``,
 ``evaluate`` from `chargan.text.family`.
 """
 
-from chargan.core.family import contract_loader
+from chargan.core.family import CONTRACT_FUNCTIONS, contract_loader
 from chargan.text.config import DESCRIPTIONS, PRESETS
 from chargan.text.config import LanguageGANConfig as Config
 
@@ -14,3 +14,4 @@ DESCRIPTION = "the character-level language model (paper section 5.5)"
 CONFIGS = PRESETS
 # The torch side of the contract loads on first use: `chargan --help` and `chargan configs` stay light.
 __getattr__ = contract_loader("chargan.text.family")
+__all__ = ["NAME", "DESCRIPTION", "Config", "CONFIGS", "DESCRIPTIONS", *CONTRACT_FUNCTIONS]

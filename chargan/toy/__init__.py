@@ -5,7 +5,7 @@ and ``prepare``, ``run_prefix``, ``build``, ``generator``, ``sample``,
 ``evaluate`` from `chargan.toy.family`.
 """
 
-from chargan.core.family import contract_loader
+from chargan.core.family import CONTRACT_FUNCTIONS, contract_loader
 from chargan.toy.config import DESCRIPTIONS
 from chargan.toy.config import TOY_CONFIGS as CONFIGS
 from chargan.toy.config import ToyGANConfig as Config
@@ -14,3 +14,4 @@ NAME = "toy"
 DESCRIPTION = "2-D toy distributions, ReLU MLP generator and critic (the reference gan_toy.py)"
 # The torch side of the contract loads on first use: `chargan --help` and `chargan configs` stay light.
 __getattr__ = contract_loader("chargan.toy.family")
+__all__ = ["NAME", "DESCRIPTION", "Config", "CONFIGS", "DESCRIPTIONS", *CONTRACT_FUNCTIONS]
