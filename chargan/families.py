@@ -15,7 +15,7 @@ from typing import Any
 from chargan import image, text, toy
 from chargan.core.config import named_config
 from chargan.core.family import Family, LoadedRun, TrainedRun
-from chargan.errors import UserError
+from chargan.errors import UsageError, UserError
 
 FAMILIES: dict[str, Family] = {"text": text, "toy": toy, "image": image}  # type: ignore[dict-item]
 
@@ -43,8 +43,12 @@ CONFIGS: dict[str, NamedConfig] = {
 
 
 def get_named_config(name: str, option: str = "config") -> NamedConfig:
-    """The registry entry of ``name``; `UserError` listing the names for an unknown one."""
-    return named_config(CONFIGS, name, option)
+    """The registry entry of ``name``; a `UsageError` (a value the command does not accept) listing the names for
+    an unknown one."""
+    try:
+        return named_config(CONFIGS, name, option)
+    except UserError as exc:
+        raise UsageError(exc.message, hint=f"{exc.hint} (see `chargan configs`)") from None
 
 
 def configs_by_family() -> dict[str, list[NamedConfig]]:
@@ -98,12 +102,14 @@ def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
     return load(run_family(run_dir), run_dir, device)
 
 
-def sample(run_dir: str | Path, n: int = 20, seed: int | None = None, device: str = "auto") -> list[str]:
-    """``n`` samples of any run, as ``chargan sample`` prints them (text: decoded lines)."""
+def sample(run_dir: str | Path, n: int = 20, seed: int | None = None, device: str = "auto", decode: str = "argmax",
+           temperature: float = 1.0, output: str | Path | None = None) -> list[str]:
+    """``n`` samples of any run, as ``chargan sample`` prints them (text: decoded lines; see `Family.sample`)."""
     if n < 1:
         raise UserError(f"the number of samples must be positive, got {n}")
     loaded = load_run(run_dir, device)
-    return loaded.family.sample(loaded, n, seed)
+    return loaded.family.sample(loaded, n, seed, decode=decode, temperature=temperature,
+                                output=None if output is None else Path(output))
 
 
 def evaluate(run_dir: str | Path, n: int | None = None, seed: int | None = None, reference: str | Path | None = None,

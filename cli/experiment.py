@@ -14,7 +14,7 @@ import click
 
 POSITIVE = click.IntRange(min=1)
 
-run_option = click.option("--run", "run", type=click.Path(file_okay=False), default=None,
+run_option = click.option("--run", "--run-dir", "run", type=click.Path(file_okay=False), default=None,
                           help="Folder for the figures and tables (default: a new one under --runs-root).")
 runs_root_option = click.option("--runs-root", default="runs", show_default=True, type=click.Path(file_okay=False),
                                 help="Where the default --run folder is created.")

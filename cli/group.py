@@ -20,7 +20,7 @@ class CleanErrorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            raise click.UsageError(str(exc), ctx=click.get_current_context(silent=True)) from None
+            raise click.UsageError(str(exc)) from None  # the group's usage line would not be the command's
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:

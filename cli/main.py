@@ -20,8 +20,11 @@ import click
 
 from chargan.cli.data import data
 from chargan.cli.experiment import experiment
+from chargan.cli.export import export
 from chargan.cli.group import CleanErrorGroup
+from chargan.cli.runs import runs
 from chargan.cli.settings import refuse_foreign, with_setting_options
+from chargan.core.family import DECODINGS
 from chargan.core.objectives import OBJECTIVES
 from chargan.families import CONFIGS, DEFAULT_CONFIG, FAMILIES, configs_by_family, get_named_config, run_family
 from chargan.families import evaluate as evaluate_run
@@ -49,8 +52,14 @@ def _resolve_run(run: str | None, runs_root: str) -> Path:
 # --run-dir: under torchrun (Python 3.11), torchrun's own parser reads "--run" as an abbreviation of its --run-path.
 run_option = click.option("--run", "--run-dir", "run", type=click.Path(file_okay=False), default=None,
                           help="Run directory (default: the latest under --runs-root). --run-dir is the same (use it under torchrun).")
+train_run_option = click.option("--run", "--run-dir", "run", type=click.Path(file_okay=False), default=None,
+                                help="Run directory: a new (absent or empty) folder (default: <runs-root>/<config>-<time>), "
+                                     "or with --resume the run to continue (default: the latest under --runs-root). "
+                                     "--run-dir is the same (use it under torchrun).")
 runs_root_option = click.option("--runs-root", default="runs", show_default=True, type=click.Path(file_okay=False),
                                 help="Where new runs are created and the latest is looked up.")
+lookup_root_option = click.option("--runs-root", default="runs", show_default=True, type=click.Path(file_okay=False),
+                                  help="Where the latest run is looked up when --run is not given.")
 device_option = click.option("--device", default=None, help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N.")
 
 
@@ -61,7 +70,7 @@ device_option = click.option("--device", default=None, help="auto (CUDA when ava
 @click.option("--preset", default=None, help="Alias of --config (the language presets' original name).")
 @click.option("--download/--no-download", default=True, show_default=True,
               help="Fetch missing data (Billion Word: 1.8 GB; MNIST, CIFAR-10), or stop with an error.")
-@run_option
+@train_run_option
 @runs_root_option
 @click.option("--resume", is_flag=True, help="Continue the run in --run (or the latest) from its newest checkpoint.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
@@ -70,6 +79,9 @@ def train(config_name: str | None, preset: str | None, run: str | None, runs_roo
           download: bool, **flags: Any) -> None:
     """Train a named config of any family: the character-level WGAN-GP language model (default), a toy 2-D
     GAN or an image GAN (see `chargan configs`); flags override its settings.
+
+    A setting's help ends with its value in the default config, cpu ([cpu: ...]): what an unset flag keeps.
+    Another --config brings its own values (`chargan configs` lists them; a run's config.json records them).
 
     Under `torchrun --nproc-per-node N -m chargan.cli train ...` the N processes train data-parallel."""
     from chargan.core.distributed import init_from_env, is_main_process  # torch: only once something trains
@@ -110,19 +122,42 @@ _NOT_SHOWN = {"iteration", "seconds", "it_per_sec", "critic_loss", "generator_lo
 @cli.command()
 @click.option("-n", "--num", "n", type=POSITIVE, default=20, show_default=True, help="Number of samples.")
 @run_option
-@runs_root_option
-@click.option("--seed", type=int, default=None, help="Noise seed (default: fresh randomness).")
+@lookup_root_option
+@click.option("--seed", type=int, default=None, help="Noise seed, for samples you can draw again (default: fresh randomness).")
+@click.option("--decode", type=click.Choice(DECODINGS), default="argmax", show_default=True,
+              help="Language runs: each position's symbol is the softmax's argmax (the paper), or drawn from the "
+                   "softmax (sample: a departure from the paper that shows the spread argmax hides).")
+@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="--decode sample: draw from softmax ** (1 / T), renormalized: below 1 sharper, above 1 flatter. "
+                   "Default 1.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the samples to this file, one per line (an image run: the PNG grid), instead of printing them.")
+@click.option("--model", type=click.Path(file_okay=False), default=None,
+              help="Sample a generator exported with `chargan export` (a folder) instead of a run.")
 @device_option
-def sample(n: int, run: str | None, runs_root: str, seed: int | None, device: str | None) -> None:
+def sample(n: int, run: str | None, runs_root: str, seed: int | None, decode: str, temperature: float | None,
+           output: str | None, model: str | None, device: str | None) -> None:
     """Print samples from a run's newest generator: decoded text, one per line (a toy run: one "x y" point per
     line; an image run: writes a PNG grid into its samples/ folder and prints its path)."""
-    for line in sample_run(_resolve_run(run, runs_root), n, seed=seed, device=device or "auto"):
+    if temperature is not None and decode != "sample":
+        raise click.UsageError("--temperature applies to --decode sample; add it, or drop --temperature")
+    if model is not None:
+        if run is not None:
+            raise click.UsageError("--model and --run name two generators; give one of them")
+        from chargan.export import sample_exported  # torch: only once something samples
+
+        for line in sample_exported(model, n, seed=seed, decode=decode, temperature=1.0 if temperature is None else temperature,
+                                    output=output, device=device or "auto"):
+            click.echo(line)
+        return
+    for line in sample_run(_resolve_run(run, runs_root), n, seed=seed, device=device or "auto", decode=decode,
+                           temperature=1.0 if temperature is None else temperature, output=output):
         click.echo(line)
 
 
 @cli.command(name="eval")
 @run_option
-@runs_root_option
+@lookup_root_option
 @click.option("--reference", type=click.Path(dir_okay=False), default=None,
               help="Language runs: a reference text file (default: the run's own corpus).")
 @click.option("-n", "--num", "n", type=POSITIVE, default=None,
@@ -134,7 +169,7 @@ def sample(n: int, run: str | None, runs_root: str, seed: int | None, device: st
 def evaluate(run: str | None, runs_root: str, reference: str | None, n: int | None, seed: int | None,
              as_json: bool, device: str | None) -> None:
     """Score a run: n-gram JS-1..4, word hit rate, verbatim copy rate (a toy run: modes_covered, high_quality,
-    w1)."""
+    w1), each figure with its floor where one exists: what real held-out data scores."""
     result = evaluate_run(_resolve_run(run, runs_root), n, seed=seed, reference=reference, device=device or "auto",
                           progress=True)
     if as_json:
@@ -143,7 +178,11 @@ def evaluate(run: str | None, runs_root: str, reference: str | None, n: int | No
         return
     width = max(map(len, result))
     for key, value in result.items():
-        click.echo(f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+        if key.startswith("floor_") and (key.removeprefix("floor_") in result or key == "floor_samples"):
+            continue  # shown beside its figure
+        floor = result.get(f"floor_{key}")
+        beside = f"  (floor {floor:.4f}: {result.get('floor_samples')} held-out real samples)" if isinstance(floor, float) else ""
+        click.echo(f"{key:<{width}}  {value:.4f}{beside}" if isinstance(value, float) else f"{key:<{width}}  {value}")
 
 
 @cli.command()
@@ -172,6 +211,8 @@ def _settings(config: Any) -> str:
 
 cli.add_command(data)
 cli.add_command(experiment)
+cli.add_command(runs)
+cli.add_command(export)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from chargan.core.config import Setting
-from chargan.families import FAMILIES
+from chargan.families import CONFIGS, DEFAULT_CONFIG, FAMILIES
 
 
 def family_settings() -> dict[str, dict[str, Setting]]:
@@ -52,17 +52,35 @@ def _help(by_family: dict[str, Setting]) -> str:
     return " ".join(f"{family}: {text}" for family, text in helps.items())
 
 
+def default_value(setting: Setting) -> str | None:
+    """The default config's value of ``setting`` as ``--help`` shows it; None where that config has no such setting."""
+    entry = CONFIGS[DEFAULT_CONFIG]
+    if setting.name not in FAMILIES[entry.family].Config.settings():
+        return None
+    value = getattr(getattr(entry.load(), setting.section), setting.field)
+    value = value[setting.index] if setting.index is not None else value
+    if value is None:
+        return None
+    return ("on" if value else "off") if isinstance(value, bool) else str(value)
+
+
 def setting_options() -> list[Callable[[Any], Any]]:
-    """One click option decorator per setting flag, in registry and section order."""
+    """One click option decorator per setting flag, in registry and section order.
+
+    Each help ends with the default config's value, the one an unset flag keeps
+    (another --config brings its own: `chargan configs`).
+    """
     options = []
     for name, by_family in family_settings().items():
         settings = list(by_family.values())
         s = settings[0]
+        default = default_value(s)
+        text = _help(by_family) + (f"  [{DEFAULT_CONFIG}: {default}]" if default is not None else "")
         if s.type is bool:
             off = "--" + (s.off_flag or f"no-{name.replace('_', '-')}")
-            options.append(click.option(f"{s.flag}/{off}", name, default=None, help=_help(by_family)))
+            options.append(click.option(f"{s.flag}/{off}", name, default=None, help=text))
         else:
-            options.append(click.option(s.flag, name, type=_click_type(settings), default=None, help=_help(by_family)))
+            options.append(click.option(s.flag, name, type=_click_type(settings), default=None, help=text))
     return options
 
 

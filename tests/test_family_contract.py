@@ -4,7 +4,7 @@ samples and evaluates through the generic runner and the CLI, like the built-in 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,22 +24,15 @@ from chargan.core.run import RunDirectory
 from chargan.core.sampling import generate
 
 
-@dataclass(frozen=True)
-class LineModel(Section):
-    SECTION = "model"
-    width: int = setting(8, "Hidden units.", min=1)
+def one_field_section(section: str, name: str, default: Any, help: str, **bounds: Any) -> type[Section]:
+    """A config section with a single `setting` (``SECTION`` names where it sits in the config)."""
+    return make_dataclass(f"Line{section.title()}", [(name, type(default), setting(default, help, **bounds))],
+                          bases=(Section,), frozen=True, namespace={"SECTION": section})
 
 
-@dataclass(frozen=True)
-class LineData(Section):
-    SECTION = "data"
-    slope: float = setting(2.0, "Real points lie on y = slope * x.")
-
-
-@dataclass(frozen=True)
-class LineEval(Section):
-    SECTION = "eval"
-    samples: int = setting(64, "Points per evaluation.", min=1)
+LineModel = one_field_section("model", "width", 8, "Hidden units.", min=1)
+LineData = one_field_section("data", "slope", 2.0, "Real points lie on y = slope * x.")
+LineEval = one_field_section("eval", "samples", 64, "Points per evaluation.", min=1)
 
 
 @dataclass(frozen=True)
@@ -107,7 +100,7 @@ LINE = SimpleNamespace(
     NAME="line", DESCRIPTION="points on a line", Config=LineConfig, CONFIGS={"line": LineConfig()},
     DESCRIPTIONS={"line": "a test family"}, prepare=lambda config: config, run_prefix=lambda config: "line",
     build=_build, generator=lambda config, run: LineGenerator(config.model.width),
-    sample=lambda loaded, n, seed: [f"{x:.3f} {y:.3f}" for x, y in generate(loaded.generator, n, seed).tolist()],
+    sample=lambda loaded, n, seed, decode, temperature, output: [f"{x:.3f} {y:.3f}" for x, y in generate(loaded.generator, n, seed).tolist()],
     evaluate=_evaluate,
 )
 

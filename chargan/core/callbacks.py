@@ -50,7 +50,8 @@ from chargan.core.run import RunDirectory
 #: - ``across_ranks: bool``: under torchrun every rank calls it, and it splits its sampling over them
 #:   (`chargan.core.sampling.generate` with ``across_ranks``); without it, rank 0 alone evaluates.
 #: - ``headline: str``: the metric the progress bar shows beside the losses (e.g. ``"js4"``); none without it.
-#: - ``curves: tuple[str, ...]``: the metrics the plot draws (default: every metric it returns).
+#: - ``curves: tuple[str, ...]``: the metrics the plot draws (default: every metric it returns), and
+#:   ``curves_label: str`` their y-axis label with its unit (default "value").
 #: - ``last_samples: list[str]``: the evaluator sets it on each call to a readable form of the samples it
 #:   drew (decoded text lines, say); the TensorBoard callback writes them as that evaluation's text.
 Evaluator = Callable[[nn.Module, int], dict[str, float]]
@@ -150,7 +151,8 @@ class MetricsPlot(Callback):
         if self._curves is None:
             return
         losses = ("critic_loss", "generator_loss", trainer.objective.estimate, "gradient_penalty")
-        plot_metrics(self.run.read_metrics(), self.run.plots_dir / "metrics.png", self._curves, loss_keys=losses)
+        plot_metrics(self.run.read_metrics(), self.run.plots_dir / "metrics.png", self._curves, loss_keys=losses,
+                     metric_label=getattr(trainer.evaluate, "curves_label", "value"))
         self._curves = None
 
 

@@ -75,6 +75,7 @@ def save_checkpoint(
             for key, value in module.state_dict().items()
         }
         save_file(tensors, str(tmp / WEIGHTS))
+        os.chmod(tmp / WEIGHTS, 0o666 & ~current_umask())  # safetensors writes it private (0600), unlike the rest
         torch.save(state or {}, tmp / STATE)
         for written in (WEIGHTS, STATE):
             fsync_file(tmp / written)

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chargan.core.atomic import atomic_write_text
+from chargan.errors import UsageError
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
     from chargan.core.data import BatchSource
     from chargan.core.run import RunDirectory
     from chargan.core.trainer import Evaluator, TrainResult
+
+#: How ``sample`` may read symbols from a softmax: its argmax (the paper), or a draw from it.
+DECODINGS = ("argmax", "sample")
 
 #: The functions of the contract that need torch: a family package loads them on first use.
 CONTRACT_FUNCTIONS = ("prepare", "run_prefix", "build", "generator", "sample", "evaluate")
@@ -105,6 +111,7 @@ class Family(Protocol):
 
     NAME: str  # written into config.json as "family"
     DESCRIPTION: str
+    HEADLINE: str  # the metric key that sums a run up (progress bar, `chargan runs`); one place per family
     Config: type[SectionedConfig]
     CONFIGS: Mapping[str, Any]  # named configs: name -> frozen config
     DESCRIPTIONS: Mapping[str, str]  # name -> one line, for `chargan configs`
@@ -121,12 +128,32 @@ class Family(Protocol):
     def generator(self, config: Any, run: RunDirectory) -> nn.Module:
         """An untrained generator of a saved run's shape (the checkpoint's weights go into it)."""
 
-    def sample(self, loaded: LoadedRun, n: int, seed: int | None) -> list[str]:
-        """``n`` samples of a saved run, as the lines ``chargan sample`` prints."""
+    def sample(self, loaded: LoadedRun, n: int, seed: int | None, decode: str = "argmax", temperature: float = 1.0,
+               output: Path | None = None) -> list[str]:
+        """``n`` samples of a saved run, as the lines ``chargan sample`` prints.
+
+        ``decode``/``temperature``: how symbols are read from a softmax (a
+        family without symbols refuses anything but argmax). With ``output``
+        the samples go to that file and the lines say so (`deliver`).
+        """
 
     def evaluate(self, loaded: LoadedRun, n: int | None, seed: int | None, reference: str | None,
                  progress: bool) -> dict[str, Any]:
         """The family's metrics of ``n`` fresh samples (None: the family's default count)."""
+
+
+def deliver(lines: list[str], output: Path | None, what: str = "samples") -> list[str]:
+    """``lines`` to print, or, with ``output``, written there (one per line, atomically) and a line saying so."""
+    if output is None:
+        return lines
+    atomic_write_text(output, "".join(line + "\n" for line in lines))
+    return [f"wrote {len(lines)} {what} to {output}"]
+
+
+def refuse_decoding(decode: str, what: str) -> None:
+    """`UsageError` for a family whose samples are not symbols (``what``: "points") when asked to decode otherwise."""
+    if decode != "argmax":
+        raise UsageError(f"--decode {decode} applies to runs that generate symbols; this run generates {what}")
 
 
 def contract_loader(module: str) -> Callable[[str], Any]:

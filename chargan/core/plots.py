@@ -31,10 +31,15 @@ def plot_metrics(
     metric_keys: Sequence[str] = (),
     loss_keys: Sequence[str] = LOSS_KEYS,
     metric_title: str = "evaluation metrics",
+    metric_label: str = "value",
 ) -> None:
     """Write the ``loss_keys`` curves (left) and the ``metric_keys`` curves (right) of ``records`` to ``path``.
 
-    A record with a ``floor_<metric>`` key draws that floor as a dashed line.
+    A record with a ``floor_<metric>`` key draws that floor as a dashed line,
+    its value written at its right end; ``metric_label`` names the right
+    panel's y axis with its unit. When every metric value and floor is
+    positive the right panel is logarithmic, so floors far below the curves
+    (JS-1's next to JS-2's) stay apart.
     The trainer passes its objective's ``estimate`` among the ``loss_keys``
     and the evaluator's metrics as ``metric_keys``.
     """
@@ -46,10 +51,12 @@ def plot_metrics(
         if xs:
             left.plot(xs, ys, label=key, linewidth=1)
     left.set_xlabel("generator iteration")
+    left.set_ylabel("loss (critic score units)")
     left.set_title("losses")
     if left.lines:
         left.legend(loc="best", fontsize=8)
     left.grid(alpha=0.3)
+    shown: list[float] = []
     for i, key in enumerate(metric_keys):
         color = f"C{i}"
         xs, ys = _series(records, key)
@@ -58,7 +65,14 @@ def plot_metrics(
         floor = next((r[f"floor_{key}"] for r in records if isinstance(r.get(f"floor_{key}"), (int, float))), None)
         if floor is not None:
             right.axhline(floor, linestyle="--", color=color, linewidth=0.8, label=f"{key} floor (held-out data)")
+            right.annotate(f"{floor:.3g}", (1.0, floor), xycoords=("axes fraction", "data"), color=color,
+                           fontsize=7, ha="left", va="center")
+            shown.append(floor)
+        shown += ys
+    if shown and min(shown) > 0:
+        right.set_yscale("log")
     right.set_xlabel("generator iteration")
+    right.set_ylabel(metric_label)
     right.set_title(metric_title)
     if right.lines:
         right.legend(loc="best", fontsize=8)

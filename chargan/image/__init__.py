@@ -16,6 +16,7 @@ from chargan.image.config import ImageGANConfig as Config
 
 NAME = "image"
 DESCRIPTION = "DCGAN and ResNet image GANs (the reference gan_mnist.py, gan_cifar.py, gan_cifar_resnet.py)"
+HEADLINE = "fid"  # the metric the progress bar and `chargan runs` show (logged only with Inception weights)
 # The torch side of the contract loads on first use: `chargan --help` and `chargan configs` stay light.
 __getattr__ = contract_loader("chargan.image.family")
-__all__ = ["NAME", "DESCRIPTION", "Config", "CONFIGS", "DESCRIPTIONS", *CONTRACT_FUNCTIONS]
+__all__ = ["NAME", "DESCRIPTION", "HEADLINE", "Config", "CONFIGS", "DESCRIPTIONS", *CONTRACT_FUNCTIONS]

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from chargan.core.atomic import atomic_write
 from chargan.core.run import RunDirectory
+from chargan.image import HEADLINE
 from chargan.image.config import ImageEvalConfig
 from chargan.image.grid import save_grid
 from chargan.image.inception import FeatureExtractor, extract, feature_statistics, frechet_distance, inception_score
@@ -107,7 +108,7 @@ class ImageEvaluator:
         self.output = output
         self.metrics = metrics
         self._fixed: Tensor | None = None
-        self.headline = "fid" if metrics is not None else None  # the figure the progress bar shows
+        self.headline = HEADLINE if metrics is not None else None  # the figure the progress bar shows
 
     def grid_path(self, iteration: int) -> Path:
         return self.run.samples_dir / f"samples_{iteration:08d}.png"

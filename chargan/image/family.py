@@ -21,7 +21,7 @@ from torch import nn
 
 from chargan.core import distributed
 from chargan.core.data import RowSampler
-from chargan.core.family import BuildContext, LoadedRun, Parts
+from chargan.core.family import BuildContext, LoadedRun, Parts, refuse_decoding
 from chargan.core.run import RunDirectory
 from chargan.core.sampling import generate
 from chargan.corpora.images import load_images
@@ -100,10 +100,12 @@ def write_grid(loaded: LoadedRun, path: str | Path, n: int = 128, seed: int | No
     return save_grid(images, path, pixel_range(loaded.config.model.output))
 
 
-def sample(loaded: LoadedRun, n: int, seed: int | None) -> list[str]:
-    """Write a grid of ``n`` images into the run's samples/ folder; the line names it."""
-    name = f"sample_{datetime.now().strftime('%Y%m%d-%H%M%S')}.png"
-    return [f"wrote {write_grid(loaded, loaded.run.samples_dir / name, n, seed)}"]
+def sample(loaded: LoadedRun, n: int, seed: int | None, decode: str = "argmax", temperature: float = 1.0,
+           output: Path | None = None) -> list[str]:
+    """Write a PNG grid of ``n`` images to ``output`` (default: a new file in the run's samples/ folder); the line names it."""
+    refuse_decoding(decode, "images")
+    path = output or loaded.run.samples_dir / f"sample_{datetime.now().strftime('%Y%m%d-%H%M%S')}.png"
+    return [f"wrote {write_grid(loaded, path, n, seed)}"]
 
 
 def evaluate(loaded: LoadedRun, n: int | None, seed: int | None, reference: str | None,

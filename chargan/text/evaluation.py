@@ -31,6 +31,7 @@ from chargan.core.sampling import generate
 from chargan.corpora.lines import chunked
 from chargan.corpora.units import AnyVocabulary, CharCounts, SubwordVocabulary, Vocabulary
 from chargan.errors import UserError
+from chargan.text import HEADLINE
 from chargan.text.config import EvalConfig
 from chargan.text.ngrams import NgramError, NgramStats, ngram_js, ngram_stats
 
@@ -199,7 +200,8 @@ class TextEvaluator:
     """
 
     across_ranks = True
-    headline = "js4"  # the figure the progress bar shows
+    curves_label = "Jensen-Shannon divergence (bits)"  # the metrics plot's y axis
+    headline = HEADLINE  # the figure the progress bar shows (the family's one constant)
 
     def __init__(
         self,

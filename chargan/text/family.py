@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 from chargan.core import distributed
 from chargan.core.data import RowSampler
-from chargan.core.family import BuildContext, LoadedRun, Parts
+from chargan.core.family import BuildContext, LoadedRun, Parts, deliver
 from chargan.core.run import RunDirectory
 from chargan.corpora import BUILTIN_SPECS, canonical_spec, read_text_lines
 from chargan.corpora.sources import safe_slug
@@ -26,7 +26,8 @@ from chargan.corpora.units import AnyVocabulary, SubwordVocabulary, VocabularyEr
 from chargan.errors import UserError
 from chargan.text.config import LanguageGANConfig, ModelConfig
 from chargan.text.corpus import corpus_reference, ensure_billion_word, load_run_corpus
-from chargan.text.evaluation import TextEvaluator, generate_ids, score_ids
+from chargan.text.decoding import sample_ids
+from chargan.text.evaluation import TextEvaluator, generate_ids, reference_stats, score_ids
 from chargan.text.metrics import copy_rate, word_hit_rate, word_set
 from chargan.text.models import ConvCritic, ConvGenerator
 from chargan.text.ngrams import ngram_stats
@@ -111,16 +112,18 @@ def generator(config: LanguageGANConfig, run: RunDirectory) -> ConvGenerator:
     return build_models(config.model, len(run_vocabulary(run)))[0]
 
 
-def sample(loaded: LoadedRun, n: int, seed: int | None) -> list[str]:
-    """``n`` argmax-decoded samples (padding stripped), one line each."""
-    return run_vocabulary(loaded.run).decode_batch(generate_ids(loaded.generator, n, seed=seed))
+def sample(loaded: LoadedRun, n: int, seed: int | None, decode: str = "argmax", temperature: float = 1.0,
+           output: Path | None = None) -> list[str]:
+    """``n`` samples decoded by ``decode`` (argmax, the paper's; or drawn from the softmax), padding stripped."""
+    ids = sample_ids(loaded.generator, n, seed=seed, decode=decode, temperature=temperature)
+    return deliver(run_vocabulary(loaded.run).decode_batch(ids), output)
 
 
 def evaluate(loaded: LoadedRun, n: int | None, seed: int | None, reference: str | None,
              progress: bool) -> dict[str, Any]:
-    """JS-1..4 of ``n`` samples against the run's corpus (or a reference text file), the fraction of
-    generated words found in the reference's words, and the fraction of samples that copy a training
-    line verbatim."""
+    """JS-1..4 of ``n`` samples against the run's corpus (or a reference text file) with their floors
+    (``floor_js<n>``: what held-out real lines score), the fraction of generated words found in the
+    reference's words, and the fraction of samples that copy a training line verbatim."""
     config: LanguageGANConfig = loaded.config
     n = EVAL_SAMPLES if n is None else n
     vocab = run_vocabulary(loaded.run)
@@ -133,7 +136,9 @@ def evaluate(loaded: LoadedRun, n: int | None, seed: int | None, reference: str 
     # The corpus statistics are needed for its own figures, and by subword runs for their character view.
     own, projection = corpus_reference(corpus, config.eval) if reference is None or subword else (None, None)
     if reference is None:
-        stats, ref_lines, ref_name = own.stats, corpus.lines(), corpus.description
+        # The floor cached with the corpus statistics is at the run's evaluation size.
+        stats, ref_lines, ref_name, floor = own.stats, corpus.lines(), corpus.description, own.floor
+        floor_samples = min(config.eval.samples, max(len(corpus.ids) // 2, 1))
     else:
         lines = read_text_lines(reference)
         if projection is None:
@@ -141,12 +146,17 @@ def evaluate(loaded: LoadedRun, n: int | None, seed: int | None, reference: str 
         else:
             ref_ids, symbols = projection.chars.encode_batch(lines, projection.length), len(projection.chars)
         stats, ref_lines, ref_name = ngram_stats(ref_ids, symbols, config.eval.orders), lines, reference
+        # What n held-out lines of the reference itself score against the rest of it (no cache: a user's file).
+        floor = reference_stats(ref_ids, symbols, replace(config.eval, samples=n)).floor
+        floor_samples = min(n, max(len(ref_ids) // 2, 1))
     return {
         "run": str(loaded.root),
         "iteration": loaded.iteration,
         "samples": n,
         "reference": ref_name,
         **score_ids(ids, stats, vocab, projection),
+        **{f"floor_{k}": v for k, v in floor.items()},
+        "floor_samples": floor_samples,
         "word_hit_rate": word_hit_rate(vocab.decode_batch(ids), word_set(ref_lines)),
         "copy_rate": copy_rate(ids, corpus.ids),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 from einops import rearrange
+from huggingface_hub import PyTorchModelHubMixin
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -110,12 +111,20 @@ def pointwise_transposed(grad: Tensor, conv: nn.Conv1d) -> Tensor:
     return (rows @ conv.weight.squeeze(-1)).view(*grad.shape[:-1], conv.in_channels)
 
 
-class ConvGenerator(nn.Module):
+# The Hub mixin adds save_pretrained / from_pretrained / push_to_hub (the layout `chargan export` writes) and
+# nothing else a training step sees: no parameters, buffers or forward hooks. It records the constructor's
+# arguments when the object is created (its __new__), which is why they must stay JSON values (plain ints
+# and floats; a numpy integer would be silently left out of config.json).
+class ConvGenerator(nn.Module, PyTorchModelHubMixin, library_name="chargan", tags=["chargan", "gan", "wgan-gp"]):
     """Noise ``(batch, latent_dim)`` -> softmax ``(batch, seq_len, vocab_size)``.
 
     Linear to ``(dim, seq_len)``, ``n_blocks`` residual blocks, a 1x1
     convolution to the vocabulary, softmax over the vocabulary at every
     position. Every output row lies on the simplex.
+
+    ``save_pretrained(dir)`` writes ``model.safetensors`` and ``config.json``
+    (these constructor arguments); ``ConvGenerator.from_pretrained(dir)``
+    rebuilds it (see `chargan.export` for a whole run with its vocabulary).
     """
 
     def __init__(

@@ -12,6 +12,7 @@ from chargan.toy.config import ToyGANConfig as Config
 
 NAME = "toy"
 DESCRIPTION = "2-D toy distributions, ReLU MLP generator and critic (the reference gan_toy.py)"
+HEADLINE = "w1"  # the metric the progress bar and `chargan runs` show: Wasserstein-1 to the real points
 # The torch side of the contract loads on first use: `chargan --help` and `chargan configs` stay light.
 __getattr__ = contract_loader("chargan.toy.family")
-__all__ = ["NAME", "DESCRIPTION", "Config", "CONFIGS", "DESCRIPTIONS", *CONTRACT_FUNCTIONS]
+__all__ = ["NAME", "DESCRIPTION", "HEADLINE", "Config", "CONFIGS", "DESCRIPTIONS", *CONTRACT_FUNCTIONS]

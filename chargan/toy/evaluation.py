@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from chargan.core import distributed
 from chargan.core.run import RunDirectory
 from chargan.corpora.toy import get_toy_dataset, sample_toy
+from chargan.toy import HEADLINE
 from chargan.toy.config import ToyEvalConfig
 from chargan.toy.metrics import mode_coverage, wasserstein1
 from chargan.toy.models import generate_points
@@ -33,7 +34,8 @@ class ToyEvaluator:
     """
 
     across_ranks = True
-    headline = "w1"  # the figure the progress bar shows
+    headline = HEADLINE  # the figure the progress bar shows (the family's one constant)
+    curves_label = "W1 (data units); fraction near a mode"
     curves = ("w1", "high_quality")  # what the metrics plot draws (modes_covered counts modes, another scale)
 
     def __init__(self, dataset: str, config: ToyEvalConfig, critic: nn.Module, device: torch.device,

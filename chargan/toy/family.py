@@ -7,11 +7,12 @@ generated, so there is nothing to download.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from chargan.core.family import BuildContext, LoadedRun, Parts
+from chargan.core.family import BuildContext, LoadedRun, Parts, deliver, refuse_decoding
 from chargan.core.run import RunDirectory
 from chargan.corpora.toy import ToySampler, sample_toy
 from chargan.errors import UsageError
@@ -53,15 +54,18 @@ def generator(config: ToyGANConfig, run: RunDirectory) -> nn.Module:
     return build_models(config)[0]
 
 
-def sample(loaded: LoadedRun, n: int, seed: int | None) -> list[str]:
-    """``n`` generated points, one ``x y`` line each."""
+def sample(loaded: LoadedRun, n: int, seed: int | None, decode: str = "argmax", temperature: float = 1.0,
+           output: Path | None = None) -> list[str]:
+    """``n`` generated points, one ``x y`` line each (points have no symbols to decode)."""
+    refuse_decoding(decode, "points")
     points = generate_points(loaded.generator, n, seed=seed, device=loaded.device)
-    return [f"{x:.6f} {y:.6f}" for x, y in points.tolist()]
+    return deliver([f"{x:.6f} {y:.6f}" for x, y in points.tolist()], output, "points")
 
 
 def evaluate(loaded: LoadedRun, n: int | None, seed: int | None, reference: str | None,
              progress: bool) -> dict[str, Any]:
-    """``modes_covered``, ``high_quality`` and ``w1`` of ``n`` generated points (default: the run's eval settings)."""
+    """``modes_covered``, ``high_quality`` and ``w1`` of ``n`` generated points (default: the run's eval settings),
+    and their floors (``floor_w1`` ...: another real sample's figures)."""
     if reference is not None:
         raise UsageError("--reference applies to language runs only")
     config: ToyGANConfig = loaded.config
@@ -69,5 +73,9 @@ def evaluate(loaded: LoadedRun, n: int | None, seed: int | None, reference: str 
     seed = config.eval.seed if seed is None else seed
     fake = generate_points(loaded.generator, n, seed=seed, device=loaded.device)
     real = sample_toy(config.data.dataset, n, seed=seed)
-    metrics = toy_metrics(fake, real, config.data.dataset, min(config.eval.w1_points, n))
-    return {"run": str(loaded.root), "iteration": loaded.iteration, "dataset": config.data.dataset, "samples": n, **metrics}
+    points = min(config.eval.w1_points, n)
+    metrics = toy_metrics(fake, real, config.data.dataset, points)
+    # The floor: what another real sample of the same size scores (a perfect generator's figures).
+    floor = toy_metrics(sample_toy(config.data.dataset, n, seed=seed + 1), real, config.data.dataset, points)
+    return {"run": str(loaded.root), "iteration": loaded.iteration, "dataset": config.data.dataset, "samples": n,
+            **metrics, **{f"floor_{k}": v for k, v in floor.items()}, "floor_samples": n}
