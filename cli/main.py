@@ -141,17 +141,17 @@ def sample(n: int, run: str | None, runs_root: str, seed: int | None, decode: st
     line; an image run: writes a PNG grid into its samples/ folder and prints its path)."""
     if temperature is not None and decode != "sample":
         raise click.UsageError("--temperature applies to --decode sample; add it, or drop --temperature")
+    options = {"seed": seed, "decode": decode, "temperature": 1.0 if temperature is None else temperature,
+               "output": output, "device": device or "auto"}
     if model is not None:
         if run is not None:
             raise click.UsageError("--model and --run name two generators; give one of them")
         from chargan.export import sample_exported  # torch: only once something samples
 
-        for line in sample_exported(model, n, seed=seed, decode=decode, temperature=1.0 if temperature is None else temperature,
-                                    output=output, device=device or "auto"):
-            click.echo(line)
-        return
-    for line in sample_run(_resolve_run(run, runs_root), n, seed=seed, device=device or "auto", decode=decode,
-                           temperature=1.0 if temperature is None else temperature, output=output):
+        lines = sample_exported(model, n, **options)
+    else:
+        lines = sample_run(_resolve_run(run, runs_root), n, **options)
+    for line in lines:
         click.echo(line)
 
 
