@@ -106,12 +106,19 @@ def train(config_name: str | None, preset: str | None, run: str | None, runs_roo
     outcome = train_config(base.with_overrides(**given).validate(), run_dir, resume=resume, runs_root=runs_root,
                            progress=progress, download=download, echo=click.echo)
     result = outcome.result
-    shown = "  ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()) if k not in _NOT_SHOWN and isinstance(v, float))
-    click.echo(f"{'stopped' if result.interrupted else 'finished'} at iteration {result.iteration}: {shown}")
+    click.echo(closing_line(result))
     click.echo(f"run saved in {outcome.run.root}; try: chargan sample -n 20 --run {outcome.run.root}")
     if result.interrupted:
         click.echo(f"resume with: chargan train --resume --run {outcome.run.root}", err=True)
         sys.exit(130)
+
+
+def closing_line(result: Any) -> str:
+    """``finished at iteration N: <the evaluation's figures>``; an older evaluation's figures say so."""
+    shown = "  ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items()) if k not in _NOT_SHOWN and isinstance(v, float))
+    if result.evaluated_at not in (None, result.iteration) and shown:
+        shown = f"(last evaluation, at iteration {result.evaluated_at}: {shown})"
+    return f"{'stopped' if result.interrupted else 'finished'} at iteration {result.iteration}: {shown}"
 
 
 #: What the closing line leaves out: the step statistics and timings (the evaluation's figures stay).

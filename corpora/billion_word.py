@@ -71,21 +71,16 @@ def _candidates(base: Path) -> list[Path]:
 
 
 def _download_hint(data_dir_given: bool, cache_dir: str | os.PathLike[str] | None) -> str:
-    where = f"pass --data-dir FOLDER, set {DATA_ENV}=FOLDER, or unpack it into {user_data_dir(cache_dir)}"
-    return (
-        (
-            f"download {TARBALL} (about 1.7 GB) from {HOMEPAGE} and unpack it "
-            f"(`tar -xzf {TARBALL}`), then {where}; "
-            "FOLDER may be the unpacked folder or the folder holding it; "
-            "or let `chargan data download billion_word` fetch, verify and unpack it"
-        )
-        if not data_dir_given
-        else (
-            f"--data-dir must be the unpacked {ROOT_DIRNAME} folder or the folder holding it; "
-            f"to get the corpus, run `chargan data download billion_word --data-dir FOLDER`, "
-            f"or download {TARBALL} from {HOMEPAGE} and unpack it"
-        )
-    )
+    """Short lines (`UserError` prints them under ``hint:``), not one long one."""
+    fetch = "`chargan data download billion_word{}` fetches, verifies and unpacks it (1.8 GB);"
+    by_hand = [f"or download {TARBALL}", f"from {HOMEPAGE} and unpack it with `tar -xzf`"]
+    if data_dir_given:
+        lines = [f"--data-dir must be the unpacked {ROOT_DIRNAME} folder or the folder holding it;",
+                 fetch.format(" --data-dir FOLDER"), *by_hand]
+    else:
+        lines = [fetch.format(""), *by_hand[:1], f"{by_hand[1]}, then pass --data-dir FOLDER (the unpacked folder or the one",
+                 f"holding it), set {DATA_ENV}=FOLDER, or unpack it into {user_data_dir(cache_dir)}"]
+    return "\n        ".join(lines)  # aligned under the first line, after "  hint: "
 
 
 def locate_billion_word(

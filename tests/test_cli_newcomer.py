@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from chargan.cli.main import cli
@@ -138,3 +139,36 @@ def test_sample_model_reads_an_export_like_its_run(text_run: Path, tmp_path: Pat
     assert from_export == from_run and len(from_run.splitlines()) == 5
     code, out = invoke("sample", "--model", str(tmp_path / "shared"), "--run", str(text_run))
     assert code == 2 and "give one of them" in out
+
+
+def test_a_stop_between_evaluations_says_whose_figures_it_shows(tmp_path: Path) -> None:
+    import torch.nn.functional as F
+
+    from chargan import Callback, ConvCritic, ConvGenerator, RowSampler, Trainer, TrainConfig
+    from chargan.cli.main import closing_line
+
+    class StopAtTwo(Callback):
+        def on_iteration_end(self, trainer) -> None:
+            if trainer.iteration == 2:
+                trainer.stop_signal = "SIGINT"
+
+    rows = torch.randint(0, 5, (64, 8))
+    trainer = Trainer(ConvGenerator(5, seq_len=8, dim=8, latent_dim=4, n_blocks=1),
+                      ConvCritic(5, seq_len=8, dim=8, n_blocks=1),
+                      RowSampler(rows, transform=lambda ids: F.one_hot(ids, 5).float()),
+                      TrainConfig(iterations=10, batch_size=8, critic_iters=1, eval_every=5, device="cpu"),
+                      evaluate=lambda generator, iteration: {"score": float(iteration)}, progress=False,
+                      callbacks=[StopAtTwo()])
+    result = trainer.fit()
+    assert (result.iteration, result.interrupted, result.evaluated_at) == (2, True, 0)
+    assert closing_line(result) == "stopped at iteration 2: (last evaluation, at iteration 0: score=0.0000)"
+    result.evaluated_at, result.iteration = 10, 10
+    assert closing_line(result).startswith("stopped at iteration 10: score=")
+
+
+def test_the_missing_billion_word_hint_is_short_lines_with_the_right_size(tmp_path: Path) -> None:
+    code, out = invoke("train", "--corpus", "billion_word", "--data-dir", str(tmp_path / "bw"), "--no-download",
+                       "--runs-root", str(tmp_path / "runs"))
+    assert code == 1 and "1.8 GB" in out and "1.7 GB" not in out, out
+    hint = out[out.index("hint:"):]
+    assert all(len(line) <= 130 for line in hint.splitlines()), hint

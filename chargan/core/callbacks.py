@@ -63,7 +63,8 @@ class TrainResult:
 
     iteration: int
     interrupted: bool
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # the last record's, and the last evaluation's
+    evaluated_at: int | None = None  # the iteration of that evaluation (None: none in this fit)
 
 
 class TrainerView(Protocol):

@@ -96,6 +96,7 @@ class Trainer:
         at = len(self.callbacks) - isinstance(self.callbacks[-1], Checkpoints)
         self.callbacks[at:at] = list(callbacks or [])
         self._last_eval: dict[str, float] = {}
+        self._last_eval_iteration: int | None = None
 
     # -------------------------------------------------- the steps, seen from here
     generator = property(lambda self: self.steps.generator, doc="The generator (plain module, on the device).")
@@ -204,7 +205,8 @@ class Trainer:
             self._notify("on_iteration_end")
         if self.stop_signal is not None:
             self.seconds += time.perf_counter() - started
-        return TrainResult(self.iteration, self.stop_signal is not None, {**record, **self._last_eval})
+        return TrainResult(self.iteration, self.stop_signal is not None, {**record, **self._last_eval},
+                           self._last_eval_iteration)
 
     def _notify(self, hook: str, *args: Any) -> None:
         """Call ``hook(self, *args)`` on every callback, in order."""
@@ -231,7 +233,7 @@ class Trainer:
                 metrics = self.evaluate(generator, self.iteration)
         finally:
             generator.train(was_training)
-        self._last_eval = dict(metrics)
+        self._last_eval, self._last_eval_iteration = dict(metrics), self.iteration
         if self.is_main:
             self._notify("on_evaluation", self.iteration, metrics)
         return metrics
