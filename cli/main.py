@@ -103,8 +103,13 @@ def train(config_name: str | None, preset: str | None, run: str | None, runs_roo
         run_dir, family, base = (Path(run) if run else None), entry.family, entry.load()
     given = {k: v for k, v in flags.items() if v is not None}
     refuse_foreign(family, base.name, given)
-    outcome = train_config(base.with_overrides(**given).validate(), run_dir, resume=resume, runs_root=runs_root,
-                           progress=progress, download=download, echo=click.echo)
+    config = base.with_overrides(**given).validate()
+    moot = sorted((name, why) for name, why in config.inapplicable().items() if name in given)
+    if moot:  # the flag would change nothing: say so rather than record it
+        name, why = moot[0]
+        raise click.UsageError(f"--{name.replace('_', '-')} does not apply to this run: {why}; drop it")
+    outcome = train_config(config, run_dir, resume=resume, runs_root=runs_root, progress=progress, download=download,
+                           echo=click.echo)
     result = outcome.result
     click.echo(closing_line(result))
     click.echo(f"run saved in {outcome.run.root}; try: chargan sample -n 20 --run {outcome.run.root}")

@@ -77,3 +77,37 @@ def test_a_release_0_1_run_has_the_guard_this_release_computes(family: str) -> N
     config = json.loads((root / "config.json").read_text())
     current = FAMILIES[family].Config.from_dict(config).guard()
     assert json.loads(json.dumps(current)) == saved
+
+
+def test_config_json_leaves_out_settings_that_do_not_apply_and_round_trips() -> None:
+    char = PRESETS["cpu"]
+    saved = json.loads(json.dumps(char.to_dict()))
+    assert "vocab_size" not in saved["data"] and "source" not in saved["data"] and "split" not in saved["data"]
+    assert "chars" not in saved["eval"] and saved["data"]["max_vocab"] == 2048 and saved["data"]["units"] == "char"
+    assert LanguageGANConfig.from_dict(saved) == char
+    subword = char.with_overrides(units="subword", corpus="billion_word", source="hf")
+    saved = subword.to_dict()
+    assert "max_vocab" not in saved["data"] and saved["data"]["vocab_size"] == 8000 and saved["data"]["source"] == "hf"
+    assert LanguageGANConfig.from_dict(json.loads(json.dumps(saved))) == subword
+    # A value that does not apply but is not the default (set from Python) is kept: the round trip stays exact.
+    odd = char.with_overrides(vocab_size=4000)
+    assert odd.to_dict()["data"]["vocab_size"] == 4000 and LanguageGANConfig.from_dict(odd.to_dict()) == odd
+    trained = TOY_CONFIGS["8gaussians"]
+    assert "noise_std" not in trained.to_dict()["data"]
+    assert "noise_std" in trained.with_overrides(fixed_generator=True).to_dict()["data"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--vocab-size", "100"], "--vocab-size does not apply to this run: it is for --units subword"),
+    (["--units", "subword", "--max-vocab", "64"], "--max-vocab does not apply to this run: it is for --units char"),
+    (["--source", "hf"], "--source does not apply to this run: it is for --corpus billion_word"),
+    (["--config", "8gaussians", "--noise-std", "0.5"], "--noise-std does not apply to this run: it is for --fixed-generator"),
+])
+def test_a_flag_that_would_change_nothing_is_refused(args: list[str], message: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from chargan.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["train", *args, "--runs-root", str(tmp_path / "runs")], catch_exceptions=False)
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "runs").exists()

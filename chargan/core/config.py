@@ -244,8 +244,22 @@ class SectionedConfig:
     def check(self) -> None:
         """Rules across sections (none by default)."""
 
+    def inapplicable(self) -> dict[str, str]:
+        """The settings this config's other choices make moot: flat name -> what it is for (none by default)."""
+        return {}
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        """The JSON form (``config.json``), less the settings that do not apply and keep their defaults.
+
+        `from_dict` fills those back in from the defaults, so the round trip is exact.
+        """
+        data = asdict(self)  # type: ignore[call-overload]
+        default = type(self)()
+        for name in self.inapplicable():
+            s = config_settings(type(self))[name]
+            if getattr(getattr(self, s.section), s.field) == getattr(getattr(default, s.section), s.field):
+                del data[s.section][s.field]
+        return data
 
     @classmethod
     def from_dict(cls: type[T], data: Any) -> T:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chargan.core.config import CRITIC_NORMS, Section, SectionedConfig, TrainConfig, named_config, setting
-from chargan.corpora.load import BILLION_WORD_SOURCES
+from chargan.corpora.load import BILLION_WORD_SOURCES, canonical_spec
 from chargan.corpora.sources import ERROR_POLICIES
 from chargan.corpora.units import UNITS
 from chargan.errors import UserError
@@ -99,6 +99,20 @@ class LanguageGANConfig(SectionedConfig):
     def name(self) -> str:
         """The named config it started from (every family's configs have a ``name``)."""
         return self.preset
+
+    def inapplicable(self) -> dict[str, str]:
+        """The vocabulary knobs of the other units, Billion Word's source for another corpus, and the split
+        and column of a Hugging Face dataset for a corpus that is not one."""
+        data = self.data
+        if data.units == "char":
+            moot = dict.fromkeys(("vocab_size", "eval_chars"), "it is for --units subword")
+        else:
+            moot = {"max_vocab": "it is for --units char"}
+        if canonical_spec(data.corpus) != "billion_word":
+            moot["source"] = "it is for --corpus billion_word"
+        if not data.corpus.startswith("hf:"):
+            moot.update(dict.fromkeys(("split", "text_column"), "it is for hf: corpora"))
+        return moot
 
 
 def _preset(name: str, **overlays: Any) -> LanguageGANConfig:

@@ -78,6 +78,10 @@ class ToyGANConfig(SectionedConfig):
     train: TrainConfig = TOY_TRAIN
     eval: ToyEvalConfig = field(default_factory=ToyEvalConfig)
 
+    def inapplicable(self) -> dict[str, str]:
+        """The fixed generator's noise, when the generator is trained."""
+        return {} if self.data.fixed_generator else {"noise_std": "it is for --fixed-generator"}
+
 
 TOY_CONFIGS: dict[str, ToyGANConfig] = {
     name: ToyGANConfig(name=name, data=ToyDataConfig(dataset=name)) for name in TOY_DATASET_NAMES
