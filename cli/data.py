@@ -84,7 +84,8 @@ def download(corpus: str, data_dir: Path | None, url: str | None, checksum: str 
 @click.option("--split", default="train", show_default=True, help="hf: corpora: the split to read.")
 @click.option("--text-column", default="text", show_default=True, help="hf: corpora: the text column.")
 @click.option("--seq-len", type=click.IntRange(min=1), default=32, show_default=True, help="Symbols per row.")
-@click.option("--max-lines", type=click.IntRange(min=1), default=None, help="Use at most this many lines.")
+@click.option("--max-lines", type=click.IntRange(min=1), default=None, show_default="all lines",
+              help="Use at most this many lines (give the training config's: cpu reads 1,000,000, paper 10,000,000).")
 @click.option("--units", type=click.Choice(list(UNITS)), default="char", show_default=True,
               help="Characters or SentencePiece pieces.")
 @click.option("--max-vocab", type=click.IntRange(min=3), default=2048, show_default=True,

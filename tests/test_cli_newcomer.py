@@ -172,3 +172,29 @@ def test_the_missing_billion_word_hint_is_short_lines_with_the_right_size(tmp_pa
     assert code == 1 and "1.8 GB" in out and "1.7 GB" not in out, out
     hint = out[out.index("hint:"):]
     assert all(len(line) <= 130 for line in hint.splitlines()), hint
+
+
+def test_every_documented_exit_code_has_a_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's exit-code table, walked: each code it documents comes out of a command that should give it."""
+    import re
+
+    import chargan.cli.main as main
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("Exit codes:"):readme.index("### Corpora")]
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)}
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # what a second Ctrl-C raises inside training
+
+    cases = {
+        0: lambda: invoke("configs"),
+        1: lambda: invoke("sample", "--run", str(tmp_path / "not-a-run")),
+        2: lambda: invoke("train", "--config", "papr", "--runs-root", str(tmp_path)),
+        130: lambda: (monkeypatch.setattr(main, "train_config", interrupted), invoke("train", "--runs-root", str(tmp_path)))[1],
+    }
+    assert documented == set(cases)
+    for code, case in cases.items():
+        got, out = case()
+        assert got == code, (code, out)
+        assert "Traceback" not in out
