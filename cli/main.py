@@ -24,6 +24,7 @@ from chargan.cli.export import export
 from chargan.cli.group import CleanErrorGroup
 from chargan.cli.runs import runs
 from chargan.cli.settings import refuse_foreign, with_setting_options
+from chargan.core.config import SEED_MAX
 from chargan.core.family import DECODINGS
 from chargan.core.objectives import OBJECTIVES
 from chargan.families import CONFIGS, DEFAULT_CONFIG, FAMILIES, configs_by_family, get_named_config, run_family
@@ -33,6 +34,7 @@ from chargan.families import sample as sample_run
 from chargan.families import train as train_config
 
 POSITIVE = click.IntRange(min=1)
+SEED = click.IntRange(0, SEED_MAX)
 
 
 @click.group(cls=CleanErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,7 +137,7 @@ _NOT_SHOWN = {"iteration", "seconds", "it_per_sec", "critic_loss", "generator_lo
 @click.option("-n", "--num", "n", type=POSITIVE, default=20, show_default=True, help="Number of samples.")
 @run_option
 @lookup_root_option
-@click.option("--seed", type=int, default=None, help="Noise seed, for samples you can draw again (default: fresh randomness).")
+@click.option("--seed", type=SEED, default=None, help="Noise seed, for samples you can draw again (default: fresh randomness).")
 @click.option("--decode", type=click.Choice(DECODINGS), default="argmax", show_default=True,
               help="Language runs: each position's symbol is the softmax's argmax (the paper), or drawn from the "
                    "softmax (sample: a departure from the paper that shows the spread argmax hides).")
@@ -175,7 +177,7 @@ def sample(n: int, run: str | None, runs_root: str, seed: int | None, decode: st
 @click.option("-n", "--num", "n", type=POSITIVE, default=None,
               help="Number of generated samples (default: 640 for a language run, the run's evaluation sample "
                    "size for a toy run).")
-@click.option("--seed", type=int, default=None, help="Noise seed (default: the run's evaluation seed).")
+@click.option("--seed", type=SEED, default=None, help="Noise seed (default: the run's evaluation seed).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @device_option
 def evaluate(run: str | None, runs_root: str, reference: str | None, n: int | None, seed: int | None,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -108,11 +109,27 @@ def latest_checkpoint(directory: str | Path) -> Path | None:
     directory = Path(directory)
     pointer = directory / LATEST
     if pointer.is_file():
-        candidate = directory / pointer.read_text(encoding="utf-8").strip()
+        candidate = directory / _pointed_name(pointer)
         if (candidate / META).is_file():
             return candidate
     complete = sorted(p for p in directory.glob("step_*") if (p / META).is_file())
     return complete[-1] if complete else None
+
+
+def _pointed_name(pointer: Path) -> str:
+    """The checkpoint folder name ``latest`` holds; `UserError` unless it is a plain ``step_<n>`` name.
+
+    The pointer is only ever a name inside ``checkpoints/``: a path (absolute, or with ``..``) would
+    load weights from outside the run.
+    """
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        name = f"<unreadable: {type(exc).__name__}>"
+    if not re.fullmatch(r"step_\d{8,}", name):
+        raise UserError(f"{pointer} does not name a checkpoint of this run (it holds {name[:80]!r})",
+                        hint=f"delete {pointer}: the newest complete step_* folder beside it is then used")
+    return name
 
 
 def checkpoint_iteration(path: str | Path) -> int:

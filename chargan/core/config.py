@@ -32,6 +32,8 @@ SECTIONS = ("model", "data", "train", "eval")
 PRECISIONS = ("fp32", "bf16")
 OPTIMIZERS = ("adam", "rmsprop")
 LR_DECAYS = ("none", "linear")
+#: Seeds every random stream accepts (torch's and numpy's): non-negative and within 63 bits.
+SEED_MAX = 2**63 - 1
 #: Normalizations a critic may use: never batch norm, which couples the examples the penalty treats one by one.
 CRITIC_NORMS = ("none", "layer")
 
@@ -201,7 +203,7 @@ class TrainConfig(Section):
                                          flags=("beta1", "beta2"))
     generator_batch_size: int | None = setting(None, "Noise vectors per generator step (default: --batch-size; the "
                                                "CIFAR ResNet uses 128).", min=1)
-    seed: int = setting(0, "Seed for weights, noise and batches.")
+    seed: int = setting(0, "Seed for weights, noise and batches.", min=0, max=SEED_MAX)
     device: str = setting("auto", "auto (CUDA when available, else CPU), cpu, cuda, cuda:N.", resumable=True)
     log_every: int = setting(10, "Iterations between metrics.jsonl records.", min=1, resumable=True)
     eval_every: int = setting(100, "Iterations between evaluations (and sample files).", min=1, resumable=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from chargan.errors import UserError
+from chargan.errors import UsageError, UserError
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -14,7 +14,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise UserError(f"unknown device {name!r}", hint="use auto, cpu, cuda or cuda:N") from None
+        raise UsageError(f"unknown device {name!r}", hint="use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise UsageError(f"device {name!r} is not one chargan trains on", hint="use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device {name!r} asked for, but CUDA is not available here", hint="use --device cpu or auto")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chargan.core.config import CRITIC_NORMS, Section, SectionedConfig, TrainConfig, named_config, setting
+from chargan.core.config import CRITIC_NORMS, SEED_MAX, Section, SectionedConfig, TrainConfig, named_config, setting
 from chargan.errors import UserError
 
 #: (channels, height, width) of each dataset's images.
@@ -55,7 +55,7 @@ class ImageEvalConfig(Section):
     SECTION = "eval"
 
     grid_samples: int = setting(128, "Images per PNG grid, from fixed noise (the reference scripts' 128).", min=1)
-    seed: int = setting(1234, "Seed of the fixed evaluation noise, so grids are comparable over time.")
+    seed: int = setting(1234, "Seed of the fixed evaluation noise, so grids are comparable over time.", min=0, max=SEED_MAX)
     inception_weights: str | None = setting(None, "Inception weights for IS / FID (default: "
                                             "$CHARGAN_INCEPTION_WEIGHTS; without, they are skipped).", resumable=True)
     metric_samples: int = setting(50_000, "Generated (and real) images for IS and FID (the paper's 50k).", min=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chargan.core.config import CRITIC_NORMS, Section, SectionedConfig, TrainConfig, named_config, setting
+from chargan.core.config import CRITIC_NORMS, SEED_MAX, Section, SectionedConfig, TrainConfig, named_config, setting
 from chargan.corpora.load import BILLION_WORD_SOURCES, canonical_spec
 from chargan.corpora.sources import ERROR_POLICIES
 from chargan.corpora.units import UNITS
@@ -74,7 +74,7 @@ class EvalConfig(Section):
 
     samples: int = setting(640, "Samples per evaluation (10 batches of 64, as the reference).", min=1)
     orders: tuple[int, ...] = setting((1, 2, 3, 4), "Character n-gram orders for JS.", cli=False)
-    seed: int = setting(1234, "Seed of the fixed evaluation noise, so evaluations are comparable over time.")
+    seed: int = setting(1234, "Seed of the fixed evaluation noise, so evaluations are comparable over time.", min=0, max=SEED_MAX)
     chars: int = setting(32, "--units subword: characters of decoded text scored per sample (the char model's "
                          "seq_len).", min=1)
 

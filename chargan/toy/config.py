@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chargan.core.config import Section, SectionedConfig, TrainConfig, named_config, setting
+from chargan.core.config import SEED_MAX, Section, SectionedConfig, TrainConfig, named_config, setting
 from chargan.errors import UserError
 
 TOY_DATASET_NAMES = ("8gaussians", "25gaussians", "swissroll")
@@ -55,7 +55,7 @@ class ToyEvalConfig(Section):
                              "core at 2,000).", min=1)
     plot_points: int = setting(1_000, "Points a side in the scatter plot.", min=1)
     plot_range: float = setting(3.0, "The plot shows [-range, range]^2, as the reference.", min=0, min_open=True)
-    seed: int = setting(1234, "Seed of the fixed evaluation noise and real sample.")
+    seed: int = setting(1234, "Seed of the fixed evaluation noise and real sample.", min=0, max=SEED_MAX)
 
 
 #: The reference toy script's optimization (its ITERS is 100k; evaluations every 1,000 iterations).
