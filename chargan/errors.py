@@ -22,5 +22,12 @@ class UserError(Exception):
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
 
 
+class TrainingDiverged(UserError):
+    """A loss, penalty or weight is no longer finite: training stopped there (the CLI exits with 3).
+
+    No checkpoint of non-finite weights is written, so the run's last checkpoint stays good.
+    """
+
+
 class UsageError(UserError):
     """A request a command cannot serve as given (a flag that does not apply): the CLI exits with 2."""

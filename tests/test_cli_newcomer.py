@@ -191,6 +191,7 @@ def test_every_documented_exit_code_has_a_case(tmp_path: Path, monkeypatch: pyte
         0: lambda: invoke("configs"),
         1: lambda: invoke("sample", "--run", str(tmp_path / "not-a-run")),
         2: lambda: invoke("train", "--config", "papr", "--runs-root", str(tmp_path)),
+        3: lambda: invoke("train", "--lr", "1e12", "--iterations", "6", "--run", str(tmp_path / "diverges"), *TINY),
         130: lambda: (monkeypatch.setattr(main, "train_config", interrupted), invoke("train", "--runs-root", str(tmp_path)))[1],
     }
     assert documented == set(cases)

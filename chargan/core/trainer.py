@@ -10,6 +10,7 @@ checkpoints, TensorBoard, the progress bar) is the callbacks'.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -30,7 +31,7 @@ from chargan.core.progress import ProgressBar, progress_echo
 from chargan.core.run import RunDirectory
 from chargan.core.steps import Steps
 from chargan.core.tensorboard import TENSORBOARD_DIR, TensorBoard
-from chargan.errors import UserError
+from chargan.errors import TrainingDiverged, UserError
 
 __all__ = ["Evaluator", "TrainConfig", "TrainResult", "Trainer", "default_callbacks", "progress_echo"]
 
@@ -201,6 +202,7 @@ class Trainer:
                     record.update(self._run_evaluation())
                 if self.is_main:
                     self._notify("on_log", record)
+                _check_finite(record, since_log)  # values already on the host: no cost per iteration
                 started, since_log = time.perf_counter(), it
             self._notify("on_iteration_end")
         if self.stop_signal is not None:
@@ -255,6 +257,12 @@ class Trainer:
         """
         if self.run is None:
             raise RuntimeError("this trainer has no run directory to save into")
+        for module in (self.generator, self.critic):  # every rank: they stop together
+            for name, tensor in module.state_dict().items():
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                    raise TrainingDiverged(
+                        f"training diverged by iteration {self.iteration}: weight {name} is not finite; "
+                        f"no checkpoint was written", hint=_DIVERGED_HINT)
         if not self.is_main:
             return
         save_checkpoint(
@@ -300,6 +308,19 @@ class Trainer:
         self.seconds = float(ckpt.meta.get("seconds", 0.0))
         self.run.truncate_metrics(self.iteration)
         return True
+
+
+_DIVERGED_HINT = ("start a new run with a lower --lr (or another --objective / --lambda-gp); any checkpoint the run "
+                  "has is from before the divergence and loads as it was")
+
+
+def _check_finite(record: dict[str, Any], since: int) -> None:
+    """`TrainingDiverged` naming the first quantity of a logged record that is not finite."""
+    bad = [key for key, value in record.items() if isinstance(value, float) and not math.isfinite(value)]
+    if bad:
+        raise TrainingDiverged(f"training diverged at iteration {record['iteration']}: {', '.join(bad)} "
+                               f"{'is' if len(bad) == 1 else 'are'} not finite (averaged since iteration {since})",
+                               hint=_DIVERGED_HINT)
 
 
 def default_callbacks(config: TrainConfig, run: RunDirectory | None) -> list[Callback]:
