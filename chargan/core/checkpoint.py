@@ -98,6 +98,12 @@ def save_checkpoint(
     return final
 
 
+def non_finite(module: nn.Module) -> list[str]:
+    """Names of ``module``'s floating-point weights and buffers that hold a NaN or an infinity."""
+    return [name for name, tensor in module.state_dict().items()
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+
+
 def _prune(directory: Path, keep: int) -> None:
     complete = sorted(p for p in directory.glob("step_*") if (p / META).is_file())
     for old in complete[:-keep] if keep > 0 else []:

@@ -83,17 +83,17 @@ class Setting:
         """What a valid value is, e.g. ``a positive integer``."""
         if self.choices is not None:
             return "one of " + ", ".join(map(str, self.choices))
-        kind = "integer" if self.type is int else "number"
+        kind = "an integer" if self.type is int else "a number"
         if self.min == 0 and self.max is None:
-            return f"a {'positive' if self.min_open else 'non-negative'} {kind}"
+            return f"a {'positive' if self.min_open else 'non-negative'} {kind.split()[1]}"
         if self.min == 1 and self.max is None and self.type is int:
             return "a positive integer"
         if self.max is None and self.min is not None:
-            return f"{'an' if kind == 'integer' else 'a'} {kind} of at least {self.min:g}"
+            return f"{kind} of at least {_bound(self.min)}"
         if self.min is not None and self.max is not None:
-            return (f"{'an' if kind == 'integer' else 'a'} {kind} in {'(' if self.min_open else '['}{self.min:g}, "
-                    f"{self.max:g}{')' if self.max_open else ']'}")
-        return f"{'an' if kind == 'integer' else 'a'} {kind}"
+            return (f"{kind} in {'(' if self.min_open else '['}{_bound(self.min)}, "
+                    f"{_bound(self.max)}{')' if self.max_open else ']'}")
+        return kind
 
     def check(self, value: Any) -> None:
         """`UserError` naming the flag when ``value`` is not a valid value of this setting."""
@@ -116,6 +116,11 @@ class Setting:
         lower_ok = self.min is None or (value > self.min if self.min_open else value >= self.min)
         upper_ok = self.max is None or (value < self.max if self.max_open else value <= self.max)
         return lower_ok and upper_ok
+
+
+def _bound(value: float) -> str:
+    """A range bound as written: whole numbers exactly (a seed's 2^63 - 1), others short."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _field_type(hint: Any) -> tuple[type, bool]:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from chargan.core import distributed
-from chargan.core.checkpoint import latest_checkpoint, load_checkpoint
+from chargan.core.checkpoint import latest_checkpoint, load_checkpoint, non_finite
 from chargan.core.device import resolve_device
 from chargan.core.family import BuildContext, Family, LoadedRun, TrainedRun
 from chargan.core.run import RunDirectory, open_run
@@ -84,8 +84,7 @@ def load(family: Family, run_dir: str | Path, device: str = "auto") -> LoadedRun
         generator.load_state_dict(ckpt.weights.get("generator", {}))
     except RuntimeError as exc:
         raise UserError(f"checkpoint {ckpt.path} does not match the run's config: {str(exc).splitlines()[0]}") from None
-    bad = [name for name, tensor in generator.state_dict().items()
-           if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    bad = non_finite(generator)
     if bad:  # samples of such weights are blank or garbage: say why instead
         raise UserError(f"checkpoint {ckpt.path} holds generator weights that are not finite ({bad[0]}, ...): "
                         "the run diverged", hint="use an older checkpoint, or train again with a lower --lr")

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from chargan.core import distributed
 from chargan.core.callbacks import Callback, Checkpoints, Evaluator, MetricsFile, MetricsPlot, TrainResult
-from chargan.core.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from chargan.core.checkpoint import latest_checkpoint, load_checkpoint, non_finite, save_checkpoint
 from chargan.core.config import TrainConfig
 from chargan.core.data import BatchSource
 from chargan.core.guard import check_guard
@@ -257,12 +257,10 @@ class Trainer:
         """
         if self.run is None:
             raise RuntimeError("this trainer has no run directory to save into")
-        for module in (self.generator, self.critic):  # every rank: they stop together
-            for name, tensor in module.state_dict().items():
-                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-                    raise TrainingDiverged(
-                        f"training diverged by iteration {self.iteration}: weight {name} is not finite; "
-                        f"no checkpoint was written", hint=_DIVERGED_HINT)
+        bad = non_finite(self.generator) + non_finite(self.critic)  # on every rank: they stop together
+        if bad:
+            raise TrainingDiverged(f"training diverged by iteration {self.iteration}: weight {bad[0]} is not finite; "
+                                   f"no checkpoint was written", hint=_DIVERGED_HINT)
         if not self.is_main:
             return
         save_checkpoint(
