@@ -22,8 +22,8 @@ from .core.family import LoadedRun, TrainedRun
 
 # The character language model
 from .text.config import PRESETS, DataConfig, EvalConfig, LanguageGANConfig, ModelConfig, get_preset
-from .text.models import ConvCritic, ConvGenerator, ResBlock1d
-from .text.ngrams import NgramStats, js_divergence, ngram_js, ngram_stats
+from .sequence.models import ConvCritic, ConvGenerator, ResBlock1d
+from .sequence.ngrams import NgramStats, js_divergence, ngram_js, ngram_stats
 from .corpora import EncodedCorpus, load_corpus
 from .corpora.units import Alphabet, SubwordVocabulary, Vocabulary
 
@@ -36,6 +36,10 @@ from .toy.metrics import mode_coverage, wasserstein1
 from .image.config import IMAGE_CONFIGS, ImageGANConfig, get_image_config
 from .image.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGenerator
 from .image.inception import frechet_distance, inception_score
+
+# The genes family (FBGAN): genes and peptides over fixed alphabets
+from .genes.config import GENES_CONFIGS, GenesGANConfig
+from .corpora.sequences import load_sequences
 
 # Release 0.1's per-family functions: deprecated, removed in the next release
 from .deprecated import (evaluate_run, load_generator, sample_image_grid, sample_text, train_image_model,

@@ -41,12 +41,13 @@ from safetensors import SafetensorError
 from chargan import text
 from chargan.core.atomic import current_umask
 from chargan.core.device import resolve_device
+from chargan.core.ema import AVERAGE
 from chargan.core.family import LoadedRun, deliver
 from chargan.corpora.units import AnyVocabulary, VocabularyError, load_vocabulary
 from chargan.errors import UserError
 from chargan.families import load_run, run_family
 from chargan.text.decoding import sample_ids
-from chargan.text.family import VOCAB_FILE, run_vocabulary
+from chargan.text.family import VOCAB_FILE
 from chargan.text.models import ConvGenerator
 
 #: The mixin's file names (huggingface_hub's constants), and the model card's.
@@ -102,10 +103,10 @@ def sample_exported(directory: str | Path, n: int = 20, seed: int | None = None,
     return deliver(vocab.decode_batch(ids), None if output is None else Path(output))
 
 
-def export_run(run_dir: str | Path, out_dir: str | Path, samples: int = 5, seed: int = 0) -> Path:
+def export_run(run_dir: str | Path, out_dir: str | Path, samples: int = 5, seed: int = 0, raw: bool = False) -> Path:
     """Write the newest generator of the language-model run ``run_dir`` into the new folder ``out_dir``.
 
-    ``samples`` lines (noise seed ``seed``, drawn on the CPU) go into the
+    A run with a weight average exports the average, unless ``raw``. ``samples`` lines (noise seed ``seed``, drawn on the CPU) go into the
     model card. Returns ``out_dir``. Another family's run, or an existing
     non-empty ``out_dir``, is a `UserError`; nothing is then written.
     """
@@ -118,7 +119,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, samples: int = 5, seed:
                         hint="export a run trained with a language config (`chargan configs` lists them)")
     _check_free(out)
     # On the CPU: the card's samples then match `chargan sample --seed S --device cpu` on any machine.
-    loaded = load_run(run_dir, device="cpu")
+    loaded = load_run(run_dir, device="cpu", raw=raw)
     generator = loaded.generator
     assert isinstance(generator, ConvGenerator), type(generator)
     lines = loaded.family.sample(loaded, samples, seed) if samples else []
@@ -180,7 +181,6 @@ def model_card(loaded: LoadedRun, generator: ConvGenerator, lines: Sequence[str]
     """The README.md of an export: the mixin's metadata header, then the run's data, training and figures."""
     record: dict[str, Any] = loaded.run.read_config()
     config = loaded.config
-    vocab = run_vocabulary(loaded.run)
     metrics = loaded.run.read_metrics()
     evaluation = last_evaluation(metrics, [f"js{n}" for n in config.eval.orders], loaded.iteration)
     floor = floors(metrics)
@@ -204,7 +204,7 @@ def model_card(loaded: LoadedRun, generator: ConvGenerator, lines: Sequence[str]
         'print("\\n".join(vocab.decode_batch(generate_ids(generator, 5, seed=0))))\n```\n\n'
         '`ConvGenerator.from_pretrained("path/to/this/folder")` (`chargan.text.models`) loads the generator alone.',
         "## Data\n\n" + _data_section(record.get("corpus")),
-        "## Training\n\n" + _training_section(record, config, loaded.iteration),
+        "## Training\n\n" + _training_section(record, config, loaded.iteration, loaded.weights),
         "## Evaluation\n\n" + _evaluation_section(evaluation, floor, config.eval.samples, config.eval.seed),
     ]
     if lines:
@@ -248,10 +248,11 @@ def _data_section(corpus: Any) -> str:
         _fenced("json", json.dumps(_public(corpus), indent=2, ensure_ascii=False).splitlines())
 
 
-def _training_section(record: dict[str, Any], config: Any, iteration: int) -> str:
+def _training_section(record: dict[str, Any], config: Any, iteration: int, weights: str) -> str:
     t = config.train
     settings = {k: v for k, v in record.items() if k not in ("corpus", "family")}  # the data record has its section
-    return (f"- iterations: {iteration} (newest checkpoint; {t.iterations} configured)\n"
+    averaged = f"- weights: the moving average of the generator's (decay {t.ema_decay})\n" if weights == AVERAGE else ""
+    return (f"- iterations: {iteration} (newest checkpoint; {t.iterations} configured)\n{averaged}"
             f"- config: {config.name}; objective {t.objective}, batch {t.batch_size}, critic iterations "
             f"{t.critic_iters}, lr {t.lr}\n\nThe run's configuration:\n\n"
             + _fenced("json", json.dumps(_public(settings), indent=2, ensure_ascii=False).splitlines()))

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chargan import image, text, toy
+from chargan import genes, image, text, toy
 from chargan.core.config import named_config
 from chargan.core.family import Family, LoadedRun, TrainedRun
 from chargan.errors import UsageError, UserError
 
-FAMILIES: dict[str, Family] = {"text": text, "toy": toy, "image": image}  # type: ignore[dict-item]
+FAMILIES: dict[str, Family] = {"text": text, "toy": toy, "image": image, "genes": genes}  # type: ignore[dict-item]
 
 #: What ``chargan train`` trains without --config.
 DEFAULT_CONFIG = "cpu"
@@ -95,27 +95,30 @@ def read_run_config(run_dir: str | Path) -> Any:
     return read_config(run_family(run_dir), run_dir)
 
 
-def load_run(run_dir: str | Path, device: str = "auto") -> LoadedRun:
-    """Any run's newest generator, config and iteration (see `chargan.core.runner.load`)."""
+def load_run(run_dir: str | Path, device: str = "auto", raw: bool = False) -> LoadedRun:
+    """Any run's newest generator, config and iteration (see `chargan.core.runner.load`): its weight average
+    when it kept one (``--ema-decay``), unless ``raw``."""
     from chargan.core.runner import load  # torch: only once a run is read
 
-    return load(run_family(run_dir), run_dir, device)
+    return load(run_family(run_dir), run_dir, device, raw=raw)
 
 
 def sample(run_dir: str | Path, n: int = 20, seed: int | None = None, device: str = "auto", decode: str = "argmax",
-           temperature: float = 1.0, output: str | Path | None = None) -> list[str]:
-    """``n`` samples of any run, as ``chargan sample`` prints them (text: decoded lines; see `Family.sample`)."""
+           temperature: float = 1.0, output: str | Path | None = None, raw: bool = False) -> list[str]:
+    """``n`` samples of any run, as ``chargan sample`` prints them (text: decoded lines; see `Family.sample`);
+    ``raw``: of the trained weights rather than their average."""
     if n < 1:
         raise UserError(f"the number of samples must be positive, got {n}")
-    loaded = load_run(run_dir, device)
+    loaded = load_run(run_dir, device, raw=raw)
     return loaded.family.sample(loaded, n, seed, decode=decode, temperature=temperature,
                                 output=None if output is None else Path(output))
 
 
 def evaluate(run_dir: str | Path, n: int | None = None, seed: int | None = None, reference: str | Path | None = None,
-             device: str = "auto", progress: bool = False) -> dict[str, Any]:
-    """The family's metrics of ``n`` fresh samples of any run (None: the family's default count)."""
+             device: str = "auto", progress: bool = False, raw: bool = False) -> dict[str, Any]:
+    """The family's metrics of ``n`` fresh samples of any run (None: the family's default count); ``raw``: of
+    the trained weights rather than their average."""
     if n is not None and n < 1:
         raise UserError(f"the number of samples must be positive, got {n}")
-    loaded = load_run(run_dir, device)
+    loaded = load_run(run_dir, device, raw=raw)
     return loaded.family.evaluate(loaded, n, seed, None if reference is None else str(reference), progress)

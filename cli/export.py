@@ -21,7 +21,9 @@ import click
 @click.option("-n", "--samples", type=click.IntRange(min=0), default=5, show_default=True,
               help="Sample lines written into the model card.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise seed of the model card's samples.")
-def export(directory: Path, run: str | None, runs_root: str, samples: int, seed: int) -> None:
+@click.option("--raw-weights", is_flag=True,
+              help="Export the trained weights, not their average (runs trained with --ema-decay; default: the average).")
+def export(directory: Path, run: str | None, runs_root: str, samples: int, seed: int, raw_weights: bool) -> None:
     """Write a language-model run's newest generator into the new folder DIRECTORY, in the layout of Hugging
     Face's PyTorchModelHubMixin: model.safetensors, config.json, vocab.json and a model card (README.md).
 
@@ -32,5 +34,5 @@ def export(directory: Path, run: str | None, runs_root: str, samples: int, seed:
     from chargan.export import export_run
 
     run_dir = Path(run) if run else latest_run(runs_root)
-    out = export_run(run_dir, directory, samples=samples, seed=seed)
+    out = export_run(run_dir, directory, samples=samples, seed=seed, raw=raw_weights)
     click.echo(f"exported run {run_dir} to {out}: {', '.join(sorted(p.name for p in out.iterdir()))}")

@@ -63,6 +63,9 @@ runs_root_option = click.option("--runs-root", default="runs", show_default=True
 lookup_root_option = click.option("--runs-root", default="runs", show_default=True, type=click.Path(file_okay=False),
                                   help="Where the latest run is looked up when --run is not given.")
 device_option = click.option("--device", default=None, help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N.")
+raw_weights_option = click.option("--raw-weights", is_flag=True,
+                                  help="Use the trained generator's weights, not their average (runs trained with "
+                                       "--ema-decay; default: the average).")
 
 
 @cli.command()
@@ -94,13 +97,13 @@ def train(config_name: str | None, preset: str | None, run: str | None, runs_roo
     if config_name is not None and preset is not None and config_name != preset:
         raise click.UsageError(f"--config {config_name} and --preset {preset} disagree; give one of them")
     name = config_name if config_name is not None else preset
-    if resume:
+    if resume and not _died_before_first_record(run):
         if name is not None:
             option = "--config" if config_name is not None else "--preset"
             raise click.UsageError(f"{option} cannot change a resumed run; drop it (the run's own settings are used)")
         run_dir: Path | None = _resolve_run(run, runs_root)
         family, base = run_family(run_dir).NAME, read_run_config(run_dir)
-    else:
+    else:  # a new run, or one that died before it recorded its config: it starts (again) from the flags
         entry = get_named_config(name or DEFAULT_CONFIG, option="preset" if preset is not None else "config")
         run_dir, family, base = (Path(run) if run else None), entry.family, entry.load()
     given = {k: v for k, v in flags.items() if v is not None}
@@ -149,8 +152,9 @@ _NOT_SHOWN = {"iteration", "seconds", "it_per_sec", "critic_loss", "generator_lo
 @click.option("--model", type=click.Path(file_okay=False), default=None,
               help="Sample a generator exported with `chargan export` (a folder) instead of a run.")
 @device_option
+@raw_weights_option
 def sample(n: int, run: str | None, runs_root: str, seed: int | None, decode: str, temperature: float | None,
-           output: str | None, model: str | None, device: str | None) -> None:
+           output: str | None, model: str | None, device: str | None, raw_weights: bool) -> None:
     """Print samples from a run's newest generator: decoded text, one per line (a toy run: one "x y" point per
     line; an image run: writes a PNG grid into its samples/ folder and prints its path)."""
     if temperature is not None and decode != "sample":
@@ -160,11 +164,13 @@ def sample(n: int, run: str | None, runs_root: str, seed: int | None, decode: st
     if model is not None:
         if run is not None:
             raise click.UsageError("--model and --run name two generators; give one of them")
+        if raw_weights:
+            raise click.UsageError("--raw-weights applies to runs; an exported model holds one set of weights")
         from chargan.export import sample_exported  # torch: only once something samples
 
         lines = sample_exported(model, n, **options)
     else:
-        lines = sample_run(_resolve_run(run, runs_root), n, **options)
+        lines = sample_run(_resolve_run(run, runs_root), n, raw=raw_weights, **options)
     for line in lines:
         click.echo(line)
 
@@ -180,12 +186,13 @@ def sample(n: int, run: str | None, runs_root: str, seed: int | None, decode: st
 @click.option("--seed", type=SEED, default=None, help="Noise seed (default: the run's evaluation seed).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @device_option
+@raw_weights_option
 def evaluate(run: str | None, runs_root: str, reference: str | None, n: int | None, seed: int | None,
-             as_json: bool, device: str | None) -> None:
+             as_json: bool, device: str | None, raw_weights: bool) -> None:
     """Score a run: n-gram JS-1..4, word hit rate, verbatim copy rate (a toy run: modes_covered, high_quality,
     w1), each figure with its floor where one exists: what real held-out data scores."""
     result = evaluate_run(_resolve_run(run, runs_root), n, seed=seed, reference=reference, device=device or "auto",
-                          progress=True)
+                          progress=True, raw=raw_weights)
     if as_json:
         # NaN (no words generated) is not JSON: print null.
         click.echo(json.dumps({k: None if isinstance(v, float) and v != v else v for k, v in result.items()}))
@@ -220,6 +227,9 @@ def _settings(config: Any) -> str:
     t = config.train
     parts += [f"batch={t.batch_size}", f"critic_iters={t.critic_iters}", f"objective={t.objective}",
               f"lambda_gp={t.lambda_gp}", f"lr={t.lr}", f"betas={t.betas}", f"iterations={t.iterations}"]
+    # The recipes a config sets beyond the defaults (paper-ttur's two rates, say).
+    parts += [f"{name}={getattr(t, name)}" for name in ("critic_lr", "generator_lr", "ema_decay", "real_smoothing",
+                                                        "real_noise") if getattr(t, name)]
     return " ".join(parts)
 
 
@@ -227,6 +237,12 @@ cli.add_command(data)
 cli.add_command(experiment)
 cli.add_command(runs)
 cli.add_command(export)
+
+
+def _died_before_first_record(run: str | None) -> bool:
+    from chargan.core.run import RunDirectory
+
+    return run is not None and RunDirectory(run).died_before_first_record()
 
 
 def main() -> None:

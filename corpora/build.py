@@ -199,9 +199,11 @@ def _encode_into(
     if replaced:
         log.warning("%s: %d invalid UTF-8 sequences in %d lines were read as U+FFFD (--errors replace); first: %s",
                     source.name, replaced["replaced"], replaced["lines"], replaced["first"])
+    # What the source says of its reading (a sequence file's dropped records), beside the cache's own fields.
+    extra = source.manifest_extra() if hasattr(source, "manifest_extra") else None
     # The manifest is written last: a folder without one is never opened.
     write_manifest(tmp, source, key=key, fingerprint_data=fingerprint_data, settings=settings, n_lines=n_lines,
-                   vocab=vocab, replaced=replaced, started=started)
+                   vocab=vocab, replaced=replaced, started=started, extra=extra)
 
 
 def _read_source(

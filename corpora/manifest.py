@@ -72,11 +72,13 @@ def write_manifest(
     vocab: UnitVocabulary,
     replaced: dict | None,
     started: float,
+    extra: dict | None = None,
 ) -> None:
     """Write ``manifest.json`` into a folder whose ids, lines and vocabulary are complete.
 
     ``replaced`` is the invalid-UTF-8 report (or None), ``started`` the
-    build's start (``time.time()``).
+    build's start (``time.time()``), ``extra`` the source's own fields (a
+    sequence file's counts of dropped records), added as they are.
     """
     max_lines = settings["max_lines"]
     manifest = {
@@ -99,6 +101,7 @@ def write_manifest(
         "lines_bytes": (folder / LINES_FILE).stat().st_size,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": round(time.time() - started, 3),
+        **(extra or {}),
     }
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
 

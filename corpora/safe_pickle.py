@@ -24,7 +24,19 @@ def _numpy_globals() -> dict[tuple[str, str], object]:
     for module in ("numpy.core", "numpy._core"):
         allowed[(f"{module}.multiarray", "_reconstruct")] = reconstruct
         allowed[(f"{module}.numeric", "_frombuffer")] = frombuffer
+    allowed[("_codecs", "encode")] = _latin1_bytes
     return allowed
+
+
+def _latin1_bytes(text: str, encoding: str = "utf-8") -> bytes:
+    """How a protocol-2 pickle written by Python 3 stores bytes: ``_codecs.encode(text, "latin1")``.
+
+    Only that exact call is served (a str and the latin-1 codec): no other codec, no other argument type.
+    """
+    if not isinstance(text, str) or encoding.replace("-", "").replace("_", "").lower() not in ("latin1", "iso88591"):
+        raise ForbiddenGlobal(f"refused _codecs.encode of a {type(text).__name__} with codec {encoding!r} "
+                              "(only latin-1 text, as protocol-2 pickles store bytes)")
+    return text.encode("latin-1")
 
 
 class ForbiddenGlobal(pickle.UnpicklingError):

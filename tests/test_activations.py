@@ -11,7 +11,7 @@ from chargan import ConvCritic
 from chargan.core import activations
 from chargan.core.penalty import gradient_norms, penalty_from_norms
 from chargan.image.models import DCGANCritic
-from chargan.text import models as text_models
+from chargan.sequence import models as text_models
 
 
 def _points() -> torch.Tensor:

@@ -16,7 +16,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-FAMILIES = ("chargan.text", "chargan.toy", "chargan.image", "chargan.families", "chargan.experiments", "chargan.deprecated")
+FAMILIES = ("chargan.text", "chargan.toy", "chargan.image", "chargan.genes", "chargan.families", "chargan.experiments",
+            "chargan.deprecated")
+#: The family packages: none imports another (they meet in the registry, and share `chargan.sequence`).
+FAMILY_PACKAGES = ("chargan.text", "chargan.toy", "chargan.image", "chargan.genes")
 
 
 def installed_modules() -> dict[str, Path]:
@@ -127,11 +130,20 @@ def test_nothing_imports_the_cli() -> None:
 
 def test_families_reach_each_other_only_through_the_registry() -> None:
     graph = import_graph()
-    for family in ("chargan.text", "chargan.toy", "chargan.image"):
-        others = [f for f in ("chargan.text", "chargan.toy", "chargan.image") if f != family]
+    for family in FAMILY_PACKAGES:
+        others = [f for f in FAMILY_PACKAGES if f != family]
         for name, imported in graph.items():
             if name == family or name.startswith(family + "."):
                 assert not any(m == o or m.startswith(o + ".") for m in imported for o in others), name
+
+
+def test_what_sequence_families_share_imports_only_the_core() -> None:
+    graph = import_graph()
+    assert "chargan.sequence.models" in graph and "chargan.sequence.models" in graph["chargan.genes.family"]
+    for name, imported in graph.items():
+        if name.startswith("chargan.sequence"):
+            outside = {m for m in imported if not m.startswith(("chargan.sequence", "chargan.core")) and m != "chargan.errors"}
+            assert not outside, f"{name} imports {sorted(outside)}"
 
 
 def test_pyproject_installs_every_package_of_the_source_tree() -> None:

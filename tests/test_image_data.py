@@ -199,6 +199,22 @@ def test_cifar_reads_numpy2_and_protocol5_pickles(tmp_path: Path) -> None:
         assert np.array_equal(images.reshape(2, -1), data) and labels.tolist() == [1, 2]
 
 
+def test_cifar_reads_a_protocol_2_pickle_written_by_python_3(tmp_path: Path) -> None:
+    """Python 3 writes bytes in protocol 2 as ``_codecs.encode(text, "latin1")``: legitimate, and read."""
+    data = np.arange(2 * 3072, dtype=np.uint64).astype(np.uint8).reshape(2, 3072)
+    payload = pickle.dumps({b"batch_label": b"training batch 1 of 5", b"data": data, b"labels": [3, 4]}, protocol=2)
+    assert b"_codecs" in payload
+    path = tmp_path / "batch"
+    path.write_bytes(payload)
+    images, labels = read_cifar_batch(path)
+    assert np.array_equal(images.reshape(2, -1), data) and labels.tolist() == [3, 4]
+    # Only that call: another codec, or a non-str argument, is refused.
+    for codec in (b"rot13", b"zlib"):
+        evil = b"\x80\x02c_codecs\nencode\nq\x00X\x01\x00\x00\x00xq\x01X" + bytes([len(codec)]) + b"\x00\x00\x00" + codec + b"\x86q\x02Rq\x03."
+        with pytest.raises(ForbiddenGlobal, match="only latin-1 text"):
+            SafeUnpickler(io.BytesIO(evil), encoding="bytes").load()
+
+
 class _Exploit:
     def __init__(self, marker: Path) -> None:
         self.marker = marker

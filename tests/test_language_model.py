@@ -25,6 +25,7 @@ def test_short_training_lowers_js1_well_below_the_untrained_generator(billion_wo
 def test_reference_statistics_are_cached_beside_the_corpus(tmp_path: Path, monkeypatch) -> None:
     import numpy as np
 
+    import chargan.sequence.reference as shared
     import chargan.text.evaluation as evaluation
     from chargan import EvalConfig
 
@@ -36,11 +37,11 @@ def test_reference_statistics_are_cached_beside_the_corpus(tmp_path: Path, monke
     def no_counting(*args, **kwargs):
         raise AssertionError("statistics were recomputed instead of loaded")
 
-    counting = evaluation.ngram_stats
-    monkeypatch.setattr(evaluation, "ngram_stats", no_counting)
+    counting = shared.ngram_stats
+    monkeypatch.setattr(shared, "ngram_stats", no_counting)
     second = evaluation.reference_stats(ids, 9, config, cache_dir=tmp_path)
     assert second.floor == first.floor
     assert all(a == b for a, b in zip(first.stats, second.stats))
-    monkeypatch.setattr(evaluation, "ngram_stats", counting)  # not undo(): that would also unset the cache env
+    monkeypatch.setattr(shared, "ngram_stats", counting)  # not undo(): that would also unset the cache env
     other = evaluation.reference_stats(ids, 9, EvalConfig(samples=60), cache_dir=tmp_path)  # other settings: own entry
     assert other.floor != first.floor and len(list(tmp_path.glob("ngrams-*"))) == 2

@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from chargan.text import ngrams as ngrams_module
-from chargan.text.ngrams import NgramError, NgramStats, js_divergence, ngram_js, ngram_stats
+from chargan.sequence import ngrams as ngrams_module
+from chargan.sequence.ngrams import NgramError, NgramStats, js_divergence, ngram_js, ngram_stats
 from chargan.corpora.units import Vocabulary
 
 # ----------------------------------------------------------------- reference

@@ -37,6 +37,11 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
         write(Path(tmp))
         fsync_file(tmp)  # the bytes reach the disk before the name points at them
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is None:  # a write cut short (a full disk) names no file: name the one being written
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -5,11 +5,12 @@ list order. Per ``fit``::
 
     on_fit_start                                    every rank
     [iteration 0 of a fresh run, with an evaluator:
-        evaluation_generator, on_evaluation, on_log]
+        evaluation_generator, evaluation_metrics, on_evaluation, on_log]
     per generator iteration:
         on_step_end                                 every rank; the updates are done
         [every log_every / eval_every iteration and the last:
             evaluation_generator                    where the evaluator runs
+            evaluation_metrics                      where the evaluator runs
             on_evaluation                           rank 0, when an evaluation ran
             on_log                                  rank 0]
         on_iteration_end                            every rank; record logged: save here
@@ -24,12 +25,16 @@ numbers, strings and containers of them: ``state.pt`` loads with
 ``weights_only=True``); the trainer saves it in each checkpoint under
 ``state["callbacks"][callback.state_key]`` and hands it back to
 `Callback.load_state_dict` on resume, so a resumed run continues exactly.
+Modules a callback holds (`Callback.modules`) are saved beside the
+generator's and critic's weights in ``weights.safetensors`` and loaded back
+on resume.
 
-A weight average (an EMA of the generator) is one callback and no change to
-the loop: keep the average in ``on_step_end`` (after each update), return it
-from ``evaluation_generator`` so evaluation (metrics, sample files) sees the
-average instead of the raw generator, and return its tensors from
-``state_dict``.
+A weight average (an EMA of the generator: `chargan.core.ema`) is one
+callback and no change to the loop: it keeps the average in ``on_step_end``
+(after each update), returns it from ``evaluation_generator`` so evaluation
+(metrics, sample files) sees the average instead of the raw generator, adds
+the raw generator's figures in ``evaluation_metrics``, and names the average
+in ``modules`` so checkpoints (and the loaders) have its weights.
 """
 
 from __future__ import annotations
@@ -104,6 +109,10 @@ class Callback:
         """The generator evaluation uses: ``generator`` (a previous callback's choice) or a replacement."""
         return generator
 
+    def evaluation_metrics(self, trainer: TrainerView, metrics: dict[str, float]) -> dict[str, float]:
+        """The metrics an evaluation logs: ``metrics`` (the evaluator's, and previous callbacks'), or more."""
+        return metrics
+
     def on_evaluation(self, trainer: TrainerView, iteration: int, metrics: dict[str, float]) -> None:
         """After the evaluator ran at ``iteration``, before the record holding ``metrics`` is logged."""
 
@@ -115,6 +124,11 @@ class Callback:
 
     def on_fit_end(self, trainer: TrainerView, result: TrainResult | None) -> None:
         """``fit`` is ending: ``result`` when it finished or a stop signal ended it, None on an exception."""
+
+    def modules(self) -> dict[str, nn.Module]:
+        """Modules whose weights checkpoints keep in ``weights.safetensors`` under these names (none by default;
+        names must differ from ``generator`` and ``critic``); loaded back into them on resume."""
+        return {}
 
     def state_dict(self) -> dict[str, Any]:
         """State to keep in checkpoints; empty (nothing saved) by default."""

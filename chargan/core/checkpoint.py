@@ -15,6 +15,7 @@ moment leaves the previous checkpoint intact and findable.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -75,9 +76,13 @@ def save_checkpoint(
             for module_name, module in modules.items()
             for key, value in module.state_dict().items()
         }
-        save_file(tensors, str(tmp / WEIGHTS))
+        try:
+            save_file(tensors, str(tmp / WEIGHTS))
+        except SafetensorError as exc:  # a full disk, say: the OSError it wraps, so callers see one kind of error
+            raise OSError(_errno_of(str(exc)), f"cannot write the weights: {exc}", str(tmp / WEIGHTS)) from None
         os.chmod(tmp / WEIGHTS, 0o666 & ~current_umask())  # safetensors writes it private (0600), unlike the rest
-        torch.save(state or {}, tmp / STATE)
+        with open(tmp / STATE, "wb") as f:  # a Python file: a failed write is an OSError, not torch's RuntimeError
+            torch.save(state or {}, f)
         for written in (WEIGHTS, STATE):
             fsync_file(tmp / written)
         atomic_write_json(tmp / META, {"iteration": iteration, **(meta or {})})
@@ -96,6 +101,12 @@ def save_checkpoint(
     atomic_write_text(directory / LATEST, name + "\n")
     _prune(directory, keep)
     return final
+
+
+def _errno_of(message: str) -> int:
+    """The errno a safetensors write error message reports (``os error 28``), or EIO."""
+    found = re.search(r"os error (\d+)", message)
+    return int(found.group(1)) if found else (errno.ENOSPC if "No space left" in message else errno.EIO)
 
 
 def non_finite(module: nn.Module) -> list[str]:
@@ -148,13 +159,34 @@ def checkpoint_iteration(path: str | Path) -> int:
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Load a checkpoint folder (or a checkpoints folder: its newest one)."""
+    """Load a checkpoint folder, or a checkpoints folder's newest one.
+
+    Given a checkpoints folder, a reader never fails because the run it
+    reads is training: a checkpoint pruned (or replaced) while it was read
+    is followed by the newer one ``latest`` names then.
+    """
     path = Path(path)
-    if not (path / META).is_file():
+    if (path / META).is_file():
+        return _read_checkpoint(path, map_location)
+    for _attempt in range(_READ_ATTEMPTS):
         found = latest_checkpoint(path)
         if found is None:
             raise UserError(f"no checkpoint found in {path}", hint="train (or resume) the run first")
-        path = found
+        try:
+            return _read_checkpoint(found, map_location)
+        except UserError:
+            if (found / META).is_file():
+                raise  # still there: it is the checkpoint that is broken
+    raise UserError(f"the checkpoints in {path} kept changing while they were read ({_READ_ATTEMPTS} tries)",
+                    hint="try again; a run saving checkpoints faster than they can be read needs a larger "
+                         "--checkpoint-every")
+
+
+#: Tries of a reader whose checkpoint was pruned under it (each try follows ``latest`` to a newer one).
+_READ_ATTEMPTS = 10
+
+
+def _read_checkpoint(path: Path, map_location: str | torch.device) -> Checkpoint:
     iteration = checkpoint_iteration(path)
     try:
         meta = json.loads((path / META).read_text(encoding="utf-8"))

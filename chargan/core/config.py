@@ -23,10 +23,14 @@ from types import UnionType
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from chargan.core.objectives import OBJECTIVES
-from chargan.errors import UserError
+from chargan.errors import UsageError, UserError
 
 T = TypeVar("T")
 SECTIONS = ("model", "data", "train", "eval")
+
+#: The largest magnitude a float setting may have: training runs in float32, whose arithmetic
+#: overflows to infinity beyond it (an lr of 1e308 cannot even be stored in an optimizer).
+FLOAT_MAX = 3.4028234663852886e38
 
 #: Forward-pass precisions: float32 everywhere, or bfloat16 autocast.
 PRECISIONS = ("fp32", "bf16")
@@ -41,17 +45,23 @@ CRITIC_NORMS = ("none", "layer")
 def setting(default: Any = dataclasses.MISSING, help: str = "", *, choices: tuple[Any, ...] | None = None,
             min: float | None = None, max: float | None = None, min_open: bool = False, max_open: bool = False,
             flags: tuple[str, ...] | None = None, off_flag: str | None = None,
-            resumable: bool = False, cli: bool = True) -> Any:
+            resumable: bool = False, cli: bool = True, follows: str | None = None, recipe: bool = False) -> Any:
     """A dataclass field with what the checks, the flags and the resume guard need to know.
 
     ``min``/``max`` (``*_open``: exclusive) bound a number, ``choices`` a
     string; ``flags`` names one flag per element of
     a tuple field (``beta1``, ``beta2``); ``off_flag`` is a boolean's ``--no``
     spelling; ``resumable`` fields may change when a run resumes; ``cli=False``
-    keeps a field off the command line.
+    keeps a field off the command line. ``follows`` names the setting whose
+    override resets this one to its default (``critic_lr`` follows ``lr``:
+    ``--lr`` sets both rates unless ``--critic-lr`` is given too).
+    ``recipe`` settings (added after release 0.1) stay out of the resume
+    guard while they hold their default, so checkpoints written before they
+    existed still resume.
     """
     meta = {"help": help, "choices": choices, "min": min, "max": max, "min_open": min_open, "max_open": max_open,
-            "flags": flags, "off_flag": off_flag, "resumable": resumable, "cli": cli}
+            "flags": flags, "off_flag": off_flag, "resumable": resumable, "cli": cli, "follows": follows,
+            "recipe": recipe}
     return field(default=default, metadata={"chargan": meta})
 
 
@@ -74,6 +84,7 @@ class Setting:
     size: int | None = None  # ...of this many elements
     off_flag: str | None = None
     cli: bool = True
+    follows: str | None = None  # an override of that setting resets this one to its default
 
     @property
     def flag(self) -> str:
@@ -96,11 +107,15 @@ class Setting:
         return kind
 
     def check(self, value: Any) -> None:
-        """`UserError` naming the flag when ``value`` is not a valid value of this setting."""
+        """`UsageError` (exit 2) naming the flag when ``value`` is not a valid value of this setting."""
         if value is None and self.optional:
             return
         if not self.accepts(value):
-            raise UserError(f"{self.flag[2:]} must be {self.describe()}, got {value!r}")
+            if (self.type is float and isinstance(value, (int, float)) and math.isfinite(value)
+                    and abs(value) > FLOAT_MAX):
+                raise UsageError(f"{self.flag[2:]} must be {self.describe()} of at most {FLOAT_MAX:.4g} in size "
+                                 f"(float32 arithmetic overflows beyond), got {value!r}")
+            raise UsageError(f"{self.flag[2:]} must be {self.describe()}, got {value!r}")
 
     def accepts(self, value: Any) -> bool:
         if self.choices is not None:
@@ -111,7 +126,8 @@ class Setting:
             return isinstance(value, str)
         if self.type is int and (not isinstance(value, int) or isinstance(value, bool)):
             return False
-        if self.type is float and (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)):
+        if self.type is float and (not isinstance(value, (int, float)) or isinstance(value, bool)
+                                   or not math.isfinite(value) or abs(value) > FLOAT_MAX):
             return False
         lower_ok = self.min is None or (value > self.min if self.min_open else value >= self.min)
         upper_ok = self.max is None or (value < self.max if self.max_open else value <= self.max)
@@ -151,13 +167,24 @@ def section_settings(cls: type[Section]) -> tuple[Setting, ...]:
             found.append(Setting(name, section, f.name, tuple, optional, meta.get("help", ""), cli=False))
             continue
         found.append(Setting(name, section, f.name, kind, optional, meta.get("help", ""), off_flag=meta.get("off_flag"),
-                             cli=meta.get("cli", True) and kind is not tuple, **bounds))
+                             cli=meta.get("cli", True) and kind is not tuple, follows=meta.get("follows"), **bounds))
     return tuple(found)
 
 
 def resumable_fields(cls: type) -> set[str]:
     """The fields of a section class that a resumed run may change."""
     return {f.name for f in dataclasses.fields(cls) if f.metadata.get("chargan", {}).get("resumable")}
+
+
+def guarded(section: Any) -> dict[str, Any]:
+    """What a resumed run must keep of one section: its fields less the resumable ones, and less the
+    ``recipe`` ones at their defaults (a checkpoint from before they existed names none of them)."""
+    values = asdict(section)
+    for f in dataclasses.fields(section):
+        meta = f.metadata.get("chargan", {})
+        if meta.get("resumable") or (meta.get("recipe") and values[f.name] == f.default):
+            values.pop(f.name)
+    return values
 
 
 class Section:
@@ -170,14 +197,14 @@ class Section:
     SECTION: ClassVar[str] = ""
 
     def validate(self) -> None:
-        """Raise `UserError` naming the first impossible value."""
+        """Raise `UsageError` (exit 2) naming the first impossible value."""
         for s in section_settings(type(self)):
             if s.index is None and s.type is not tuple:
                 s.check(getattr(self, s.field))
             elif s.index is not None:
                 values = getattr(self, s.field)
                 if not isinstance(values, tuple) or len(values) != s.size:
-                    raise UserError(f"{s.field} must be {s.size} values, got {values!r}")
+                    raise UsageError(f"{s.field} must be {s.size} values, got {values!r}")
                 s.check(values[s.index])
         self.check()
 
@@ -200,7 +227,13 @@ class TrainConfig(Section):
     lambda_gp: float = setting(10.0, "Gradient penalty weight, for objectives with a penalty.", min=0)
     clip_value: float = setting(0.01, "Critic weight bound c for wgan-clip (original WGAN: 0.01).", min=0, min_open=True)
     optimizer: str = setting("adam", "adam (--beta1/--beta2 apply) or rmsprop (the original WGAN's).", choices=OPTIMIZERS)
-    lr: float = setting(1e-4, "Learning rate of both networks' optimizers.", min=0, min_open=True)
+    lr: float = setting(1e-4, "Learning rate of both networks' optimizers (unless --critic-lr / --generator-lr "
+                        "set their own); given alone, it sets both.", min=0, min_open=True)
+    # Two time-scale updates (TTUR, Heusel et al. 2017): the critic may step faster than the generator.
+    critic_lr: float | None = setting(None, "The critic's learning rate (default: --lr; TTUR: 3e-4).", min=0,
+                                      min_open=True, follows="lr", recipe=True)
+    generator_lr: float | None = setting(None, "The generator's learning rate (default: --lr; TTUR: 1e-4).", min=0,
+                                         min_open=True, follows="lr", recipe=True)
     lr_decay: str = setting("none", "Learning-rate schedule: constant (none), or linear to 0 at --iterations "
                             "(the CIFAR ResNet's).", choices=LR_DECAYS)
     betas: tuple[float, float] = setting((0.5, 0.9), "Adam's betas: --beta1 decays the mean of the gradients, "
@@ -209,6 +242,19 @@ class TrainConfig(Section):
     generator_batch_size: int | None = setting(None, "Noise vectors per generator step (default: --batch-size; the "
                                                "CIFAR ResNet uses 128).", min=1)
     seed: int = setting(0, "Seed for weights, noise and batches.", min=0, max=SEED_MAX)
+    # Recipes added after release 0.1 (off by default: a run of that release resumes unchanged).
+    ema_decay: float = setting(0.0, "Keep an exponential moving average of the generator's weights with this decay "
+                               "(e.g. 0.999; 0 = off); evaluation, sample, eval and export then use it.",
+                               min=0, max=1, max_open=True, recipe=True)
+    ema_warmup: bool = setting(False, "Warm the average up: decay min(--ema-decay, (1 + n) / (10 + n)) at its "
+                               "n-th update (from 0), so short runs benefit.", recipe=True)
+    real_smoothing: float = setting(0.0, "Smooth the real one-hots: 1 - s on the true symbol, s / (V - 1) on the "
+                                    "others (Sobolev GAN: 0.1; 0 = off).", min=0, max=1, max_open=True, recipe=True)
+    real_noise: float = setting(0.0, "Std of Gaussian noise added to the smoothed real rows' logs before a "
+                                "softmax, annealed linearly to 0 over --noise-anneal-iterations (0 = off).",
+                                min=0, recipe=True)
+    noise_anneal_iterations: int = setting(30_000, "Iterations over which --real-noise falls linearly to 0 "
+                                           "(Sobolev GAN: 30k).", min=1, recipe=True)
     device: str = setting("auto", "auto (CUDA when available, else CPU), cpu, cuda, cuda:N.", resumable=True)
     log_every: int = setting(10, "Iterations between metrics.jsonl records.", min=1, resumable=True)
     eval_every: int = setting(100, "Iterations between evaluations (and sample files).", min=1, resumable=True)
@@ -221,15 +267,51 @@ class TrainConfig(Section):
                                     "foreach.", resumable=True)
     compile: bool = setting(False, "torch.compile the generator and the whole critic step where it can (critics "
                             "that need a double backward stay eager); 10-60 s of compiling first.", resumable=True)
+    cuda_graphs: bool = setting(False, "With --compile on a CUDA device: replay the critic step as a CUDA graph "
+                                "(torch.compile's reduce-overhead mode; one process); may change on --resume.",
+                                resumable=True)
+    threads: int | None = setting(None, "CPU threads for torch (default: chosen from the cores, the load beside "
+                                  "this run and the model's size; the run's summary says which).", min=1,
+                                  resumable=True)
     tensorboard: bool = setting(False, "Also write TensorBoard events under the run's tensorboard/ folder "
                                 "(needs the extra chargan[tensorboard]).", resumable=True)
 
+    def check(self) -> None:
+        if self.cuda_graphs and not self.compile:
+            raise UsageError("cuda-graphs replays the compiled critic step: it needs --compile", hint="add --compile")
+        if self.real_noise > 0 and self.real_smoothing == 0:
+            # log(0) + noise is still -inf: the noise would change nothing.
+            raise UsageError("real-noise needs real-smoothing above 0 (noise is added to the smoothed one-hots' logs)",
+                            hint="add --real-smoothing 0.1 (Sobolev GAN's), or drop --real-noise")
+
+    def moot(self, one_hot: bool) -> dict[str, str]:
+        """The recipe settings the others make moot (flat name -> what it is for); ``one_hot``: the family's
+        real batches are one-hot rows, which the smoothing settings need."""
+        moot = {}
+        if self.ema_decay == 0:
+            moot["ema_warmup"] = "it is for --ema-decay above 0"
+        if not one_hot:
+            moot.update(dict.fromkeys(("real_smoothing", "real_noise", "noise_anneal_iterations"),
+                                      "it is for one-hot sequence data (the language configs)"))
+        elif self.real_smoothing == 0:
+            moot.update(dict.fromkeys(("real_noise", "noise_anneal_iterations"), "it is for --real-smoothing above 0"))
+        elif self.real_noise == 0:
+            moot["noise_anneal_iterations"] = "it is for --real-noise above 0"
+        return moot
+
+    @property
+    def critic_learning_rate(self) -> float:
+        """The critic's step size: ``critic_lr``, or ``lr`` when it is None."""
+        return self.lr if self.critic_lr is None else self.critic_lr
+
+    @property
+    def generator_learning_rate(self) -> float:
+        """The generator's step size: ``generator_lr``, or ``lr`` when it is None."""
+        return self.lr if self.generator_lr is None else self.generator_lr
+
     def guard(self) -> dict[str, Any]:
         """The settings a resumed run must keep (how long, how often and how fast may change)."""
-        fixed = asdict(self)
-        for free in resumable_fields(type(self)):
-            fixed.pop(free)
-        return fixed
+        return guarded(self)
 
 
 class SectionedConfig:
@@ -240,20 +322,38 @@ class SectionedConfig:
     """
 
     WHAT = "chargan"
+    #: Its real batches are one-hot rows ``(batch, seq_len, vocab)``: the real-smoothing recipe applies.
+    ONE_HOT: ClassVar[bool] = False
 
     def validate(self: T) -> T:
         """Validate each section in order, then the cross-section rules; returns the config."""
         for section in SECTIONS:
             getattr(self, section).validate()
+        train = self.train  # type: ignore[attr-defined]
+        if not self.ONE_HOT and (train.real_smoothing or train.real_noise):  # type: ignore[attr-defined]
+            raise UsageError(f"--real-smoothing and --real-noise apply to one-hot sequence data; the "
+                             f"{self.WHAT} configs' real examples are not one-hots",  # type: ignore[attr-defined]
+                             hint="drop them (see `chargan configs` for the language configs)")
         self.check()  # type: ignore[attr-defined]
         return self
 
     def check(self) -> None:
         """Rules across sections (none by default)."""
 
-    def inapplicable(self) -> dict[str, str]:
-        """The settings this config's other choices make moot: flat name -> what it is for (none by default)."""
+    def memory_parts(self, training: bool = True) -> dict[str, int]:
+        """Bytes the run needs at once, by part (``"the weights (--dim, --n-blocks)" -> bytes``): to train it,
+        or (``training=False``) to load and sample its generator. Empty: no estimate (nothing is checked).
+
+        `chargan.core.memory.check_memory` refuses a config whose parts exceed the device's free memory.
+        """
         return {}
+
+    def inapplicable(self) -> dict[str, str]:
+        """The settings this config's other choices make moot: flat name -> what it is for.
+
+        The base names the training recipes' (`TrainConfig.moot`); a family adds its own to ``super()``'s.
+        """
+        return self.train.moot(self.ONE_HOT)  # type: ignore[attr-defined]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``config.json``), less the settings that do not apply and keep their defaults.
@@ -275,13 +375,7 @@ class SectionedConfig:
 
     def guard(self) -> dict[str, Any]:
         """The settings a resumed run must keep: every section less its resumable fields."""
-        kept = {}
-        for section in SECTIONS:
-            values = asdict(getattr(self, section))
-            for free in resumable_fields(type(getattr(self, section))):
-                values.pop(free)
-            kept[section] = values
-        return kept
+        return {section: guarded(getattr(self, section)) for section in SECTIONS}
 
     @classmethod
     def settings(cls) -> dict[str, Setting]:
@@ -291,7 +385,7 @@ class SectionedConfig:
     def with_overrides(self: T, **overrides: Any) -> T:
         """Apply flat settings (``dim=128``, ``lr=2e-4``, ``eval_seed=1``, ``beta1=0``); None values are ignored.
 
-        An unknown name is a `UserError` naming it.
+        An unknown name is a `UsageError` naming it.
         """
         known = config_settings(type(self))
         changes: dict[str, dict[str, Any]] = {}
@@ -300,7 +394,7 @@ class SectionedConfig:
             if value is None:
                 continue
             if key not in known:
-                raise UserError(f"{key.replace('_', '-')} is not a setting of the {self.WHAT} configs")  # type: ignore[attr-defined]
+                raise UsageError(f"{key.replace('_', '-')} is not a setting of the {self.WHAT} configs")  # type: ignore[attr-defined]
             s = known[key]
             if s.index is not None:
                 elements.append((s, value))  # after whole tuples, so betas=... then beta1=... composes
@@ -310,7 +404,15 @@ class SectionedConfig:
             current = list(changes.get(s.section, {}).get(s.field, getattr(getattr(self, s.section), s.field)))
             current[s.index] = value  # type: ignore[index]
             changes.setdefault(s.section, {})[s.field] = tuple(current)
+        for s in known.values():  # --lr alone sets both rates: the per-network ones go back to following it
+            if s.follows is not None and overrides.get(s.follows) is not None and overrides.get(s.name) is None:
+                changes.setdefault(s.section, {})[s.field] = _field_default(type(getattr(self, s.section)), s.field)
         return replace(self, **{s: replace(getattr(self, s), **v) for s, v in changes.items()})  # type: ignore[type-var]
+
+
+def _field_default(cls: type, name: str) -> Any:
+    """The declared default of the dataclass field ``name`` of ``cls``."""
+    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
 
 
 @cache
@@ -330,11 +432,11 @@ def config_settings(cls: type) -> dict[str, Setting]:
 
 
 def named_config(configs: dict[str, T], name: str, what: str) -> T:
-    """``configs[name]``; a `UserError` naming the choices for an unknown ``name`` (``what``: "preset")."""
+    """``configs[name]``; a `UsageError` naming the choices for an unknown ``name`` (``what``: "preset")."""
     try:
         return configs[name]
     except KeyError:
-        raise UserError(f"unknown {what} {name!r}", hint=f"choose one of: {', '.join(configs)}") from None
+        raise UsageError(f"unknown {what} {name!r}", hint=f"choose one of: {', '.join(configs)}") from None
 
 
 def build_section(cls: type[T], values: dict[str, Any], base: T | None = None) -> T:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from chargan.errors import UsageError, UserError
@@ -36,3 +38,54 @@ def configure_backends(device: torch.device) -> None:
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     torch.backends.cudnn.benchmark = True
+
+
+#: Below this many weights (generator and critic together) one thread runs a CPU step nearly as fast as two:
+#: each op is too small to split well. Two runs of the `cpu` preset's model (DIM 32: 0.2M weights) side by
+#: side on 2 cores kept 26% of their solo speed at 2 threads each and 78% at 1 thread each; at DIM 64
+#: (0.5M) on a busy machine, 1 thread did 20 iterations where 2 did 2 (BENCHMARKS.md).
+SMALL_MODEL_PARAMETERS = 1_000_000
+#: Environment variables through which a user already chose torch's thread count.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a container's or taskset's share)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
+def choose_threads(requested: int | None, parameters: int, processes: int | None = None) -> tuple[int, str]:
+    """``(threads, why)``: torch's CPU threads for a run of a model with ``parameters`` weights.
+
+    An explicit ``requested`` wins, then ``$OMP_NUM_THREADS`` / ``$MKL_NUM_THREADS``. Otherwise: one thread
+    for a small model (`SMALL_MODEL_PARAMETERS`); for a larger one, this process's share of the cores
+    (``processes`` on this machine; default torchrun's local ranks) less what other work keeps busy (the
+    1-minute load average), at least one. Oversubscribed cores cost far more than an idle one: a
+    thread that waits for a core stalls every other thread at the next op's barrier.
+    """
+    if requested is not None:
+        return requested, "--threads"
+    for variable in THREAD_VARIABLES:
+        if os.environ.get(variable, "").strip().isdigit():
+            return torch.get_num_threads(), f"${variable}"
+    if processes is None:
+        processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    cores = max(1, available_cores() // max(1, processes))
+    if parameters < SMALL_MODEL_PARAMETERS:
+        return 1, f"a small model ({parameters:,} weights) runs nearly as fast on one thread, and shares the machine"
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    free = max(1, min(cores, round(cores - load)))
+    return free, f"{cores} cores for this process, 1-minute load {load:.1f} from other work"
+
+
+def set_threads(requested: int | None, parameters: int, processes: int | None = None) -> str:
+    """Choose the CPU threads (`choose_threads`), set them, and return the summary line that says so."""
+    threads, why = choose_threads(requested, parameters, processes)
+    torch.set_num_threads(threads)
+    return f"CPU threads: {threads} ({why}; --threads N to choose)"

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from chargan.core.callbacks import Callback
     from chargan.core.config import SectionedConfig
     from chargan.core.data import BatchSource
     from chargan.core.run import RunDirectory
@@ -61,7 +62,9 @@ class Parts:
     run (reference figures: the text floor), ``record`` is written into
     ``config.json`` beside the config (what data was read), ``summary`` is
     printed before training, and ``save_files(run)`` writes the family's own
-    files into a fresh run (the text vocabulary).
+    files into a fresh run (the text vocabulary). ``callbacks`` join the
+    trainer's (`chargan.core.callbacks.Callback`: a schedule, the genes
+    family's feedback), their state kept in checkpoints.
     """
 
     generator: nn.Module
@@ -72,6 +75,7 @@ class Parts:
     record: dict[str, Any] = field(default_factory=dict)
     summary: list[str] = field(default_factory=list)
     save_files: Callable[[RunDirectory], None] | None = None
+    callbacks: list[Callback] = field(default_factory=list)
 
 
 @dataclass
@@ -100,6 +104,7 @@ class LoadedRun:
     generator: nn.Module
     iteration: int
     device: torch.device  # where the generator runs (a generator without parameters cannot tell)
+    weights: str = "generator"  # the checkpoint's weights it holds: "generator", or its average "generator_ema"
 
     @property
     def root(self) -> Path:

@@ -14,11 +14,13 @@ import torch
 
 from chargan.core import distributed
 from chargan.core.checkpoint import latest_checkpoint, load_checkpoint, non_finite
-from chargan.core.device import resolve_device
+from chargan.core.device import resolve_device, set_threads
+from chargan.core.ema import AVERAGE
+from chargan.core.memory import check_memory
 from chargan.core.family import BuildContext, Family, LoadedRun, TrainedRun
 from chargan.core.run import RunDirectory, open_run
 from chargan.core.trainer import Trainer, progress_echo
-from chargan.errors import UserError
+from chargan.errors import UsageError, UserError
 
 
 def train(
@@ -41,17 +43,38 @@ def train(
     family fetch missing data.
     """
     config = family.prepare(config.validate())
+    device = resolve_device(config.train.device)
+    check_memory(config.memory_parts(training=True), device, "training this config")
     run = open_run(run_dir, runs_root=runs_root, prefix=family.run_prefix(config), resume=resume,
                    saved_guard=lambda root: read_config(family, root).guard(), guard=config.guard(),
                    iterations=config.train.iterations)
-    device = resolve_device(config.train.device)
+    try:
+        if run.note:
+            echo(run.note)
+        return _train_in(run, family, config, device, progress=progress, download=download, echo=echo)
+    except BaseException:
+        run.discard_failed_start()  # a start refused or stopped before its first record leaves nothing
+        raise
+    finally:
+        run.unlock()
+
+
+def _train_in(run: RunDirectory, family: Family, config: Any, device: torch.device, *, progress: bool,
+              download: bool, echo: Callable[[str], None]) -> TrainedRun:
+    """`train`'s work once the run is opened and locked."""
+    resume = run.resuming
     context = BuildContext(run, resume, device, progress=progress, download=download, echo=echo)
     torch.manual_seed(config.train.seed)  # the networks' initial weights
     parts = family.build(config, context)
     trainer = Trainer(parts.generator, parts.critic, parts.batches, config.train, run=run, evaluate=parts.evaluator,
-                      guard=config.guard(), progress=progress, echo=progress_echo(progress, echo))
+                      guard=config.guard(), progress=progress, echo=progress_echo(progress, echo),
+                      callbacks=parts.callbacks)
     for line in parts.summary:
         echo(line)
+    if device.type == "cpu" or config.train.threads is not None:
+        # CPU threads from the model's size and the machine's other load (an explicit --threads wins).
+        weights = sum(p.numel() for m in (parts.generator, parts.critic) for p in m.parameters())
+        echo(set_threads(config.train.threads, weights))
     if resume and trainer.resume():
         echo(f"resumed at iteration {trainer.iteration} of {config.train.iterations}")
     else:
@@ -61,32 +84,43 @@ def train(
             run.log({"iteration": 0, **parts.first_record})
         if parts.save_files is not None and distributed.is_main_process():  # rank 0 alone writes the run
             parts.save_files(run)
-    run.write_config({**config.to_dict(), "family": family.NAME, **parts.record})
+    run.write_config({**config.to_dict(), "family": family.NAME, **parts.record, "cpu_threads": torch.get_num_threads()})
     return TrainedRun(run, config, trainer.fit(), family.NAME, dict(parts.first_record))
 
 
 def read_config(family: Family, run_dir: str | Path) -> Any:
     """The validated config a run of ``family`` was trained with (its ``config.json``)."""
-    return family.Config.from_dict(RunDirectory(run_dir).read_config()).validate()
+    run = RunDirectory(run_dir)
+    try:
+        return family.Config.from_dict(run.read_config()).validate()
+    except UsageError as exc:  # a value no command accepts, in a file: the file is what is wrong (exit 1)
+        raise UserError(f"{run.config_path} holds an impossible setting: {exc.message}",
+                        hint="restore the run's config.json, or start a new run") from None
 
 
-def load(family: Family, run_dir: str | Path, device: str = "auto") -> LoadedRun:
-    """The newest checkpointed generator of a run of ``family`` (in eval mode), with its config and iteration."""
+def load(family: Family, run_dir: str | Path, device: str = "auto", raw: bool = False) -> LoadedRun:
+    """The newest checkpointed generator of a run of ``family`` (in eval mode), with its config and iteration.
+
+    A run trained with a weight average (``--ema-decay``) loads the average, unless ``raw``: then the trained
+    generator's own weights (`LoadedRun.weights` says which).
+    """
     run = RunDirectory(run_dir)
     config = read_config(family, run.root)
+    target = resolve_device(device)
+    check_memory(config.memory_parts(training=False), target, f"loading run {run.root}")
     generator = family.generator(config, run)
     if latest_checkpoint(run.checkpoints_dir) is None:
         raise UserError(f"run {run.root} has no checkpoint yet",
                         hint="train it first (checkpoints are written every --checkpoint-every iterations)")
     ckpt = load_checkpoint(run.checkpoints_dir)
+    weights = AVERAGE if AVERAGE in ckpt.weights and not raw else "generator"
     try:
         # A generator without parameters (the toy's fixed one) has no entry in the weights file.
-        generator.load_state_dict(ckpt.weights.get("generator", {}))
+        generator.load_state_dict(ckpt.weights.get(weights, {}))
     except RuntimeError as exc:
         raise UserError(f"checkpoint {ckpt.path} does not match the run's config: {str(exc).splitlines()[0]}") from None
     bad = non_finite(generator)
     if bad:  # samples of such weights are blank or garbage: say why instead
         raise UserError(f"checkpoint {ckpt.path} holds generator weights that are not finite ({bad[0]}, ...): "
                         "the run diverged", hint="use an older checkpoint, or train again with a lower --lr")
-    target = resolve_device(device)
-    return LoadedRun(run, family, config, generator.to(target).eval(), ckpt.iteration, target)
+    return LoadedRun(run, family, config, generator.to(target).eval(), ckpt.iteration, target, weights)

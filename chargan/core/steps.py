@@ -24,7 +24,8 @@ from chargan.core.device import configure_backends, resolve_device
 from chargan.core.losses import CriticLoss, GeneratorLoss
 from chargan.core.objectives import get_objective
 from chargan.core.penalty import has_input_gradient, interpolation_weights
-from chargan.errors import UserError
+from chargan.core.smoothing import annealed_sigma, noisy_rows, smooth_one_hots
+from chargan.errors import UsageError, UserError
 
 #: torch.compile's backend for ``compile=True`` (tests use a lighter one to stay fast).
 COMPILE_BACKEND = "inductor"
@@ -63,6 +64,10 @@ class Steps:
       backward"): their critic step stays eager. No fallback is needed and
       none is taken. Inductor spends 10-50 s compiling even a tiny model on a
       2-core CPU.
+    - ``cuda_graphs`` (with ``compile``, CUDA only): the compiled critic step
+      in torch.compile's ``reduce-overhead`` mode, which records it as a CUDA
+      graph and replays it (the shapes never change). A replay overwrites the
+      graph's outputs, so the values a critic step returns are copies.
     - On CUDA, TF32 and cuDNN autotuning are on (`configure_backends`).
 
     Data parallel (launched by torchrun, see `chargan.core.distributed`):
@@ -83,14 +88,21 @@ class Steps:
         self.device = distributed.rank_device(resolve_device(config.device))
         configure_backends(self.device)
         self.autocast_dtype = _autocast_dtype(config.precision, self.device)
+        if config.cuda_graphs and self.device.type != "cuda":
+            raise UsageError(f"--cuda-graphs needs a CUDA device; this run is on {self.device}",
+                             hint="drop --cuda-graphs, or train on --device cuda")
         self.generator = generator.to(self.device)
         self.critic = critic.to(self.device)
+        if config.threads is not None:  # without it, the caller's choice stands (the runner chooses for a run)
+            torch.set_num_threads(config.threads)
         self.data = data
         self.latent_dim = latent_dim if latent_dim is not None else int(getattr(generator, "latent_dim"))
         self.objective = get_objective(config.objective)
         # A generator without trainable parameters (e.g. data plus noise) is held fixed: no optimizer.
-        self.generator_optimizer = _optimizer(config, generator) if _trainable(generator) else None
-        self.critic_optimizer = _optimizer(config, critic)
+        self.generator_optimizer = (_optimizer(config, generator, config.generator_learning_rate)
+                                    if _trainable(generator) else None)
+        self.critic_optimizer = _optimizer(config, critic, config.critic_learning_rate)
+        self.real_noise = config.real_noise  # the noise std of the current iteration's real rows (annealed)
         # One noise stream, identical on every rank: each rank draws the global batch and keeps its
         # shard, so N ranks train exactly what one process would, and any rank's state resumes any N.
         self.rng = torch.Generator(device=self.device).manual_seed(config.seed)
@@ -129,8 +141,11 @@ class Steps:
             # AOTAutograd has no double backward (torch 2.13: "torch.compile with aot_autograd does not
             # currently support double backward"): only a critic with its own input gradient, whose
             # penalty is first-order, has its whole critic step compiled.
+            if self.config.cuda_graphs and self.distributed:
+                raise UsageError("--cuda-graphs trains in one process (DDP's reductions do not replay in a graph)",
+                                 hint="drop --cuda-graphs under torchrun")
             if self.objective.penalty is None or has_input_gradient(self.critic):
-                self.critic_loss = _compile(critic_loss)
+                self.critic_loss = _compile(critic_loss, "reduce-overhead" if self.config.cuda_graphs else None)
 
     # ------------------------------------------------------------------ pieces
     def noise(self, batch_size: int) -> Tensor:
@@ -143,11 +158,27 @@ class Steps:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
-    def learning_rate(self, iteration: int) -> float:
-        """The step size of generator iteration ``iteration`` (0-based) under ``lr_decay``."""
+    def learning_rate(self, iteration: int, base: float | None = None) -> float:
+        """The step size of generator iteration ``iteration`` (0-based) under ``lr_decay``, from ``base``
+        (default ``lr``; each optimizer's is `TrainConfig.critic_learning_rate` / ``generator_learning_rate``)."""
+        base = self.config.lr if base is None else base
         if self.config.lr_decay == "linear":
-            return self.config.lr * max(0.0, 1.0 - iteration / self.config.iterations)
-        return self.config.lr
+            return base * max(0.0, 1.0 - iteration / self.config.iterations)
+        return base
+
+    def real_rows(self, real: Tensor, sigma: float) -> Tensor:
+        """This rank's real one-hots ``(rows, seq_len, vocab)`` as the critic sees them: smoothed, then noised with
+        std ``sigma`` in log space (`chargan.core.smoothing`); unchanged without ``real_smoothing``.
+
+        The noise is drawn for the global batch from the run's stream and sharded, as the fakes' noise is.
+        """
+        if self.config.real_smoothing == 0:
+            return real
+        real = smooth_one_hots(real, self.config.real_smoothing)
+        if sigma == 0:
+            return real  # no draw: the stream stays as a run without noise leaves it
+        noise = torch.randn((self.config.batch_size, *real.shape[1:]), device=self.device, generator=self.rng)
+        return noisy_rows(real, sigma, noise[self.critic_rows])
 
     # ------------------------------------------------------------------ updates
     def critic_step(self) -> dict[str, Tensor]:
@@ -169,10 +200,11 @@ class Steps:
         noise: list[Tensor] = []
         weights: list[Tensor | None] = []
         penalized = self.objective.penalty is not None
-        for real in reals:
+        for i, real in enumerate(reals):
             noise.append(self.noise(batch)[rows])
             # eps drawn for the global batch, as `interpolate` draws it in one process.
             weights.append(interpolation_weights(batch, real, self.rng)[rows] if penalized else None)
+            reals[i] = self.real_rows(real, self.real_noise)
         with torch.no_grad(), self.autocast():
             if self.generator_per_row:
                 fakes = self.generator_for_fakes(torch.cat(noise)).split(len(noise[0]))
@@ -182,8 +214,12 @@ class Steps:
         return [self._critic_update(real, fake.to(real.dtype), eps) for real, fake, eps in zip(reals, fakes, weights)]
 
     def _critic_update(self, real: Tensor, fake: Tensor, eps: Tensor | None) -> dict[str, Tensor]:
+        if self.config.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()  # each critic step is one replay (forward and backward)
         with self.autocast():
             loss, penalty, grad_norm = self.critic_loss(real, fake, eps)
+        if self.config.cuda_graphs:  # the next replay overwrites the graph's outputs: keep copies
+            penalty, grad_norm = penalty.clone(), grad_norm.clone()
         self.critic_optimizer.zero_grad(set_to_none=True)
         (loss + penalty).backward()
         self.critic_optimizer.step()
@@ -221,16 +257,21 @@ class Steps:
         """
         self.generator.train()
         self.critic.train()
-        if self.config.lr_decay != "none":
+        config = self.config
+        if config.lr_decay != "none":
             # A function of the iteration alone: a resumed run continues the same schedule.
-            lr = self.learning_rate(iteration)
-            for optimizer in (self.critic_optimizer, self.generator_optimizer):
+            for optimizer, base in ((self.critic_optimizer, config.critic_learning_rate),
+                                    (self.generator_optimizer, config.generator_learning_rate)):
                 for group in optimizer.param_groups if optimizer is not None else ():
-                    group["lr"] = lr
-        critic_stats = self.critic_steps(self.config.critic_iters)
+                    group["lr"] = self.learning_rate(iteration, base)
+        # Also a function of the iteration alone, so a resumed run continues the same anneal.
+        self.real_noise = annealed_sigma(config.real_noise, iteration, config.noise_anneal_iterations)
+        critic_stats = self.critic_steps(config.critic_iters)
         stats = {k: torch.stack([s[k] for s in critic_stats]).mean() for k in critic_stats[0]}
         stats["critic_loss"] = stats["gradient_penalty"] - stats[self.objective.estimate]
         stats["generator_loss"] = self.generator_step()
+        if config.real_noise > 0:  # logged, so the anneal is visible in metrics.jsonl
+            stats["real_noise"] = torch.tensor(self.real_noise, device=self.device)
         return stats
 
     # -------------------------------------------------------------------- state
@@ -266,15 +307,15 @@ def _trainable(module: nn.Module) -> bool:
     return any(p.requires_grad for p in module.parameters())
 
 
-def _optimizer(config: TrainConfig, module: nn.Module) -> torch.optim.Optimizer:
-    """Adam or RMSprop; with ``fused_optimizer``, fused kernels where torch has them, else foreach.
+def _optimizer(config: TrainConfig, module: nn.Module, lr: float) -> torch.optim.Optimizer:
+    """Adam or RMSprop at step size ``lr``; with ``fused_optimizer``, fused kernels where torch has them, else foreach.
 
     torch 2.13 has fused Adam on CPU and CUDA, and no fused RMSprop (TypeError):
     that falls back to the foreach (multi-tensor) kernels, as does any device
     the fused kernels refuse (RuntimeError).
     """
-    cls, settings = (torch.optim.RMSprop, {"lr": config.lr}) if config.optimizer == "rmsprop" else (
-        torch.optim.Adam, {"lr": config.lr, "betas": config.betas})
+    cls, settings = (torch.optim.RMSprop, {"lr": lr}) if config.optimizer == "rmsprop" else (
+        torch.optim.Adam, {"lr": lr, "betas": config.betas})
     if not config.fused_optimizer:
         return cls(module.parameters(), **settings)
     try:
@@ -303,6 +344,8 @@ def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16
 
 
-def _compile(module: nn.Module) -> Callable[..., Any]:
-    # COMPILE_BACKEND is read at call time, so tests can swap in a lighter backend.
-    return torch.compile(module, backend=COMPILE_BACKEND)
+def _compile(module: nn.Module, mode: str | None = None) -> Callable[..., Any]:
+    # COMPILE_BACKEND is read at call time, so tests can swap in a lighter backend (which takes no mode).
+    if mode is None:
+        return torch.compile(module, backend=COMPILE_BACKEND)
+    return torch.compile(module, backend=COMPILE_BACKEND, mode=mode)

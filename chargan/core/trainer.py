@@ -26,6 +26,7 @@ from chargan.core.callbacks import Callback, Checkpoints, Evaluator, MetricsFile
 from chargan.core.checkpoint import latest_checkpoint, load_checkpoint, non_finite, save_checkpoint
 from chargan.core.config import TrainConfig
 from chargan.core.data import BatchSource
+from chargan.core.ema import GeneratorAverage
 from chargan.core.guard import check_guard
 from chargan.core.progress import ProgressBar, progress_echo
 from chargan.core.run import RunDirectory
@@ -92,12 +93,15 @@ class Trainer:
         self.iteration = 0
         self.seconds = 0.0
         self.stop_signal: str | None = None  # set by SIGINT/SIGTERM: stop at the next iteration boundary
-        self.callbacks = default_callbacks(config, run)
+        self.callbacks = default_callbacks(config, run, self.steps.generator)
         # The user's after the defaults but before the checkpoints, which save their state of the iteration.
         at = len(self.callbacks) - isinstance(self.callbacks[-1], Checkpoints)
         self.callbacks[at:at] = list(callbacks or [])
         self._last_eval: dict[str, float] = {}
         self._last_eval_iteration: int | None = None
+        # The iterations' statistics since the last record: kept in checkpoints, so that a resumed run's first
+        # record averages the same iterations as the uninterrupted run's.
+        self._pending: list[dict[str, Tensor]] = []
 
     # -------------------------------------------------- the steps, seen from here
     generator = property(lambda self: self.steps.generator, doc="The generator (plain module, on the device).")
@@ -175,14 +179,15 @@ class Trainer:
 
     def _loop(self) -> TrainResult:
         cfg = self.config
-        pending: list[dict[str, Tensor]] = []
+        pending = self._pending
         # Every rank takes part in an evaluation that splits its sampling over them; else rank 0 alone.
         evaluates_here = self.evaluate is not None and (self.is_main or getattr(self.evaluate, "across_ranks", False))
         if self.iteration == 0 and evaluates_here:
             first = self._run_evaluation()
             if self.is_main:
                 self._notify("on_log", {"iteration": 0, **first})
-        started, since_log = time.perf_counter(), self.iteration
+        # since_log: the first iteration the next record averages; timed_from: the first this process timed.
+        started, since_log, timed_from = time.perf_counter(), self.iteration - len(pending), self.iteration
         record: dict[str, Any] = {}
         while self.iteration < cfg.iterations and not self._stop_requested():
             pending.append(self.train_iteration())
@@ -196,14 +201,14 @@ class Trainer:
                 # One host sync per logged interval, not per step (and one reduction over ranks).
                 means = distributed.all_mean(torch.stack([torch.stack(list(p.values())) for p in pending]).mean(0))
                 record = {"iteration": it, **dict(zip(pending[0].keys(), means.tolist())), "seconds": round(self.seconds, 3),
-                          "it_per_sec": (it - since_log) / max(now - started, 1e-9)}
+                          "it_per_sec": (it - timed_from) / max(now - started, 1e-9)}
                 pending.clear()
                 if eval_due and evaluates_here:
                     record.update(self._run_evaluation())
                 if self.is_main:
                     self._notify("on_log", record)
                 _check_finite(record, since_log)  # values already on the host: no cost per iteration
-                started, since_log = time.perf_counter(), it
+                started, since_log, timed_from = time.perf_counter(), it, it
             self._notify("on_iteration_end")
         if self.stop_signal is not None:
             self.seconds += time.perf_counter() - started
@@ -235,6 +240,8 @@ class Trainer:
                 metrics = self.evaluate(generator, self.iteration)
         finally:
             generator.train(was_training)
+        for callback in self.callbacks:  # a weight average adds the raw generator's figures
+            metrics = callback.evaluation_metrics(self, metrics)
         self._last_eval, self._last_eval_iteration = dict(metrics), self.iteration
         if self.is_main:
             self._notify("on_evaluation", self.iteration, metrics)
@@ -247,6 +254,9 @@ class Trainer:
         callbacks = _callback_states(self.callbacks)
         if callbacks:
             state["callbacks"] = callbacks
+        if self._pending:  # a stop between records: the next record's first iterations
+            state["pending"] = {"keys": list(self._pending[0]),
+                                "values": torch.stack([torch.stack(list(p.values())) for p in self._pending]).cpu()}
         return state
 
     def save(self) -> None:
@@ -257,7 +267,8 @@ class Trainer:
         """
         if self.run is None:
             raise RuntimeError("this trainer has no run directory to save into")
-        bad = non_finite(self.generator) + non_finite(self.critic)  # on every rank: they stop together
+        modules = {"generator": self.generator, "critic": self.critic, **_callback_modules(self.callbacks)}
+        bad = [b for module in modules.values() for b in non_finite(module)]  # on every rank: they stop together
         if bad:
             raise TrainingDiverged(f"training diverged by iteration {self.iteration}: weight {bad[0]} is not finite; "
                                    f"no checkpoint was written", hint=_DIVERGED_HINT)
@@ -266,7 +277,7 @@ class Trainer:
         save_checkpoint(
             self.run.checkpoints_dir,
             self.iteration,
-            {"generator": self.generator, "critic": self.critic},
+            modules,
             state=self.state_dict(),
             meta={"guard": self.guard, "seconds": self.seconds, "data": self.data.state_dict()},
             keep=self.config.keep_checkpoints,
@@ -291,6 +302,11 @@ class Trainer:
             self.critic.load_state_dict(ckpt.weights["critic"])
             self.steps.load_optimizers(ckpt.state)  # the speed options may change: keeps this run's kernels
             self.data.load_state_dict(ckpt.meta["data"])
+            for name, module in _callback_modules(self.callbacks).items():
+                if name in ckpt.weights:
+                    module.load_state_dict(ckpt.weights[name])
+                else:
+                    self.echo(f"note: the checkpoint holds no {name} weights; they start from the generator's")
             saved = ckpt.state.get("callbacks", {})
             for callback in self.callbacks:
                 if callback.state_key in saved:
@@ -304,6 +320,9 @@ class Trainer:
             self.echo("note: the checkpoint's noise state is from another device type; the noise stream was reseeded")
         self.iteration = ckpt.iteration
         self.seconds = float(ckpt.meta.get("seconds", 0.0))
+        pending = ckpt.state.get("pending")
+        self._pending[:] = ([dict(zip(pending["keys"], row.to(self.device).unbind())) for row in pending["values"]]
+                            if pending else [])
         self.run.truncate_metrics(self.iteration)
         return True
 
@@ -321,10 +340,14 @@ def _check_finite(record: dict[str, Any], since: int) -> None:
                                hint=_DIVERGED_HINT)
 
 
-def default_callbacks(config: TrainConfig, run: RunDirectory | None) -> list[Callback]:
-    """The progress bar; with a run, also the metrics file, the plot, TensorBoard (``config.tensorboard``)
-    and the checkpoints, last (they save the state the others hold at that iteration)."""
+def default_callbacks(config: TrainConfig, run: RunDirectory | None,
+                      generator: nn.Module | None = None) -> list[Callback]:
+    """The progress bar; the generator's weight average (``config.ema_decay`` above 0); with a run, also the
+    metrics file, the plot, TensorBoard (``config.tensorboard``) and the checkpoints, last (they save the
+    state the others hold at that iteration)."""
     callbacks: list[Callback] = [ProgressBar()]
+    if config.ema_decay > 0 and generator is not None:
+        callbacks.insert(0, GeneratorAverage(generator, config.ema_decay, config.ema_warmup))
     if run is None:
         return callbacks
     callbacks[:0] = [MetricsFile(run), MetricsPlot(run)]  # the plot reads the file the first one writes
@@ -332,6 +355,17 @@ def default_callbacks(config: TrainConfig, run: RunDirectory | None) -> list[Cal
         callbacks.append(TensorBoard(run.root / TENSORBOARD_DIR))
     callbacks.append(Checkpoints())
     return callbacks
+
+
+def _callback_modules(callbacks: list[Callback]) -> dict[str, nn.Module]:
+    """The modules the callbacks keep in checkpoints, by name (a clash with another's is a bug, raised here)."""
+    modules: dict[str, nn.Module] = {}
+    for callback in callbacks:
+        for name, module in callback.modules().items():
+            if name in modules or name in ("generator", "critic"):
+                raise ValueError(f"two modules would be saved as {name!r}: give one another name")
+            modules[name] = module
+    return modules
 
 
 def _callback_states(callbacks: list[Callback]) -> dict[str, dict[str, Any]]:

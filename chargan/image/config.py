@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chargan.core.config import CRITIC_NORMS, SEED_MAX, Section, SectionedConfig, TrainConfig, named_config, setting
-from chargan.errors import UserError
+from chargan.errors import UsageError
 
 #: (channels, height, width) of each dataset's images.
 IMAGE_SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
@@ -64,7 +64,7 @@ class ImageEvalConfig(Section):
 
     def check(self) -> None:
         if self.metric_samples < self.is_splits:
-            raise UserError(f"eval metric-samples ({self.metric_samples}) must be at least is-splits ({self.is_splits})")
+            raise UsageError(f"eval metric-samples ({self.metric_samples}) must be at least is-splits ({self.is_splits})")
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,23 @@ class ImageGANConfig(SectionedConfig):
         """(channels, height, width) of the dataset's images."""
         return IMAGE_SHAPES[self.data.dataset]
 
+    def memory_parts(self, training: bool = True) -> dict[str, int]:
+        """Lower bounds in bytes: the DCGAN-shaped weights (the ResNet's are of the same order) and, training,
+        Adam's state and one step's activations (a float per pixel and channel, about twice per level)."""
+        c, h, w = self.image_shape
+        d, latent, t = self.model.dim, self.model.latent_dim, self.train
+        convs = 25 * (4 * d * 2 * d + 2 * d * d + d * c)
+        generator, critic = latent * 16 * 4 * d + convs, convs + 16 * 4 * d
+        if not training:
+            return {"the generator's weights (--dim, --latent-dim)": 4 * generator}
+        per_example = 2 * h * w * d
+        return {"the weights and Adam state (--dim, --latent-dim)": 4 * 4 * (generator + critic),
+                "one step's activations (--batch-size, --dim)": 4 * 5 * per_example * max(
+                    t.batch_size, t.generator_batch_size or 0)}
+
     def check(self) -> None:
         if self.model.arch == "resnet" and self.image_shape[1] != 32:
-            raise UserError(f"the resnet arch makes 32x32 images; {self.data.dataset} is {self.image_shape[1]}x{self.image_shape[2]}",
+            raise UsageError(f"the resnet arch makes 32x32 images; {self.data.dataset} is {self.image_shape[1]}x{self.image_shape[2]}",
                             hint="use arch dcgan for MNIST")
 
 

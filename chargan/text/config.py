@@ -14,7 +14,8 @@ from chargan.core.config import CRITIC_NORMS, SEED_MAX, Section, SectionedConfig
 from chargan.corpora.load import BILLION_WORD_SOURCES, canonical_spec
 from chargan.corpora.sources import ERROR_POLICIES
 from chargan.corpora.units import UNITS
-from chargan.errors import UserError
+from chargan.errors import UsageError
+from chargan.sequence.memory import conv_gan_bytes
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class ModelConfig(Section):
 
     def check(self) -> None:
         if self.kernel_size % 2 == 0:
-            raise UserError(f"kernel-size must be odd (the blocks keep the sequence length), got {self.kernel_size}")
+            raise UsageError(f"kernel-size must be odd (the blocks keep the sequence length), got {self.kernel_size}")
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class DataConfig(Section):
     def check(self) -> None:
         for name in ("split", "text_column"):
             if not getattr(self, name).strip():
-                raise UserError(f"{name.replace('_', '-')} must be a non-empty name, got {getattr(self, name)!r}")
+                raise UsageError(f"{name.replace('_', '-')} must be a non-empty name, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class EvalConfig(Section):
 
     def check(self) -> None:
         if not self.orders or any(not isinstance(n, int) or not 1 <= n <= 4 for n in self.orders):
-            raise UserError(f"n-gram orders must be integers in 1..4, got {self.orders!r}")
+            raise UsageError(f"n-gram orders must be integers in 1..4, got {self.orders!r}")
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class LanguageGANConfig(SectionedConfig):
     """Everything a language-model run needs; saved as the run's ``config.json``."""
 
     WHAT = "language-model"
+    ONE_HOT = True  # real rows are one-hots (batch, seq_len, vocab): --real-smoothing / --real-noise apply
 
     preset: str = "paper"
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -100,14 +102,24 @@ class LanguageGANConfig(SectionedConfig):
         """The named config it started from (every family's configs have a ``name``)."""
         return self.preset
 
+    def memory_parts(self, training: bool = True) -> dict[str, int]:
+        """The conv GAN's bytes (`chargan.sequence.memory`); the vocabulary, unknown before the corpus is read,
+        counted as at most 64 characters (or the pieces' ``vocab_size``)."""
+        m, t = self.model, self.train
+        vocab = min(self.data.max_vocab, 64) if self.data.units == "char" else self.data.vocab_size
+        return conv_gan_bytes(vocab=vocab, seq_len=m.seq_len, dim=m.dim, latent_dim=m.latent_dim,
+                              n_blocks=m.n_blocks, kernel_size=m.kernel_size, batch_size=t.batch_size,
+                              critic_iters=t.critic_iters, eval_samples=self.eval.samples, training=training)
+
     def inapplicable(self) -> dict[str, str]:
         """The vocabulary knobs of the other units, Billion Word's source for another corpus, and the split
         and column of a Hugging Face dataset for a corpus that is not one."""
         data = self.data
+        moot = super().inapplicable()
         if data.units == "char":
-            moot = dict.fromkeys(("vocab_size", "eval_chars"), "it is for --units subword")
+            moot.update(dict.fromkeys(("vocab_size", "eval_chars"), "it is for --units subword"))
         else:
-            moot = {"max_vocab": "it is for --units char"}
+            moot["max_vocab"] = "it is for --units char"
         if canonical_spec(data.corpus) != "billion_word":
             moot["source"] = "it is for --corpus billion_word"
         if not data.corpus.startswith("hf:"):
@@ -136,11 +148,14 @@ PRESETS: dict[str, LanguageGANConfig] = {
     "paper": _preset("paper"),
     # Algorithm 1's general defaults: n_critic 5, beta1 = 0.
     "paper-alg1": _preset("paper-alg1", train={"critic_iters": 5, "betas": (0.0, 0.9)}),
+    # TTUR (Heusel et al. 2017, char-level Billion Word): critic lr 3e-4, generator lr 1e-4, one critic step.
+    "paper-ttur": _preset("paper-ttur", train={"critic_lr": 3e-4, "generator_lr": 1e-4, "critic_iters": 1}),
 }
 DESCRIPTIONS = {
     "cpu": "small language model that learns visibly on a laptop CPU in minutes",
     "paper": "the reference gan_language.py: DIM 512, 10 critic steps, 200k iterations",
     "paper-alg1": "as paper, with Algorithm 1's defaults: n_critic 5, beta1 0",
+    "paper-ttur": "as paper, with TTUR's recipe: critic lr 3e-4, generator lr 1e-4, 1 critic step",
 }
 DEFAULT_PRESET = "cpu"
 

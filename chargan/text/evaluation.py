@@ -15,10 +15,6 @@ model's length) and encoded with a character vocabulary of the corpus
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,109 +23,29 @@ import numpy as np
 from torch import nn
 
 from chargan.core.run import RunDirectory
-from chargan.core.sampling import generate
 from chargan.corpora.lines import chunked
 from chargan.corpora.units import AnyVocabulary, CharCounts, SubwordVocabulary, Vocabulary
 from chargan.errors import UserError
+from chargan.sequence import reference
+from chargan.sequence.decoding import generate_ids
+from chargan.sequence.ngrams import NgramStats, ngram_js
+from chargan.sequence.reference import ReferenceStats
 from chargan.text import HEADLINE
 from chargan.text.config import EvalConfig
-from chargan.text.ngrams import NgramError, NgramStats, ngram_js, ngram_stats
+
+__all__ = ["CharProjection", "ReferenceStats", "TextEvaluator", "generate_ids", "reference_stats", "score_ids",
+           "subword_reference"]
 
 #: Lines encoded per chunk when building the character view of a subword corpus.
 _CHUNK_LINES = 8192
 
 
-def generate_ids(generator: nn.Module, n: int, seed: int | None = None, batch_size: int = 640,
-                 across_ranks: bool = False) -> np.ndarray:
-    """Argmax-decoded ids ``(n, seq_len)`` from ``n`` noise vectors (fixed by ``seed``).
-
-    ``across_ranks``: split the work over the data-parallel ranks (see `generate`).
-    """
-    ids = generate(generator, n, seed, batch_size, transform=lambda probs: probs.argmax(dim=-1),
-                   across_ranks=across_ranks).numpy()
-    return ids.astype(np.uint8 if generator.vocab_size <= 256 else np.uint16)
-
-
-@dataclass(frozen=True)
-class ReferenceStats:
-    """True-data n-gram statistics and the held-out floor."""
-
-    stats: list[NgramStats]
-    floor: dict[str, float]  # js<n> of a held-out slice against the rest
-
-
 def reference_stats(
     ids: np.ndarray, vocab_size: int, config: EvalConfig, cache_dir: Path | None = None, tag: str = ""
 ) -> ReferenceStats:
-    """N-gram statistics of ``ids`` ``(n_rows, seq_len)`` without a held-out slice, and the floor.
-
-    The held-out slice (``config.samples`` random rows, fixed seed) is as
-    large as the generated sample set, so the floor has the same sampling
-    noise as the generator's figures. With ``cache_dir`` (the encoded
-    corpus's cache folder, whose name already fixes the corpus content), the
-    statistics are computed once and loaded from there afterwards.
-    """
-    folder = _reference_folder(cache_dir, len(ids), vocab_size, config, tag)
-    cached = _load_reference(folder, config)
-    if cached is not None:
-        return cached
-    n_rows = len(ids)
-    held = min(config.samples, max(n_rows // 2, 1))
-    picked = np.sort(np.random.default_rng(config.seed).choice(n_rows, size=held, replace=False))
-    heldout = np.asarray(ids[picked])
-    heldout_stats = ngram_stats(heldout, vocab_size, config.orders)
-    rest = [_subtract(full, part) for full, part in zip(ngram_stats(ids, vocab_size, config.orders), heldout_stats)]
-    result = ReferenceStats(rest, ngram_js(heldout, rest, vocab_size))
-    if folder is not None:
-        _save_reference(result, folder)
-    return result
-
-
-def _reference_folder(cache_dir: Path | None, rows: int, vocab_size: int, config: EvalConfig, tag: str) -> Path | None:
-    if cache_dir is None:
-        return None
-    key = hashlib.sha256(json.dumps({"format": 1, "rows": rows, "vocab_size": vocab_size, "samples": config.samples,
-                                     "orders": list(config.orders), "seed": config.seed, "tag": tag}).encode())
-    return Path(cache_dir) / f"ngrams-{key.hexdigest()[:16]}"
-
-
-def _load_reference(folder: Path | None, config: EvalConfig) -> ReferenceStats | None:
-    if folder is None or not (folder / "floor.json").is_file():
-        return None
-    try:
-        stats = [NgramStats.load(folder / f"order{n}.npz") for n in config.orders]
-        return ReferenceStats(stats, json.loads((folder / "floor.json").read_text(encoding="utf-8")))
-    except (NgramError, OSError, ValueError):
-        return None  # damaged: the caller recomputes and replaces it
-
-
-def _save_reference(result: ReferenceStats, folder: Path) -> None:
-    """Write the statistics into a temporary folder, then rename it into place.
-
-    It is a cache: where it cannot be written (a read-only corpus cache), the
-    next run computes the statistics again.
-    """
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    except OSError:
-        return
-    try:
-        for stats in result.stats:
-            stats.save(tmp / f"order{stats.order}.npz")
-        (tmp / "floor.json").write_text(json.dumps(result.floor), encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _subtract(full: NgramStats, part: NgramStats) -> NgramStats:
-    """Counts of ``full`` minus those of ``part`` (``part`` counted from a subset of ``full``'s rows)."""
-    counts = full.counts.copy()
-    counts[np.searchsorted(full.keys, part.keys)] -= part.counts
-    keep = counts > 0
-    return NgramStats(order=full.order, vocab_size=full.vocab_size, keys=full.keys[keep], counts=counts[keep])
+    """N-gram statistics of ``ids`` ``(n_rows, seq_len)`` without a held-out slice of ``config.samples`` rows,
+    and the floor (`chargan.sequence.reference.reference_stats`, cached in ``cache_dir``)."""
+    return reference.reference_stats(ids, vocab_size, config.samples, config.orders, config.seed, cache_dir, tag)
 
 
 @dataclass(frozen=True)
@@ -166,7 +82,8 @@ def subword_reference(
     tag = f"chars{config.chars}-{pieces.digest()[:16]}"
     cached = _cached_char_vocabulary(cache_dir, tag)
     if cached is not None:
-        stats = _load_reference(_reference_folder(cache_dir, n_rows, len(cached), config, tag), config)
+        stats = reference.cached_reference(cache_dir, n_rows, len(cached), config.samples, config.orders,
+                                           config.seed, tag)
         if stats is not None:
             return stats, CharProjection(pieces, cached, config.chars)
     counts = CharCounts()

@@ -13,9 +13,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from torch import Tensor
-from torch.nn import functional as F
-
 from chargan.core import distributed
 from chargan.core.data import RowSampler
 from chargan.core.family import BuildContext, LoadedRun, Parts, deliver
@@ -24,13 +21,13 @@ from chargan.corpora import BUILTIN_SPECS, canonical_spec, read_text_lines
 from chargan.corpora.sources import safe_slug
 from chargan.corpora.units import AnyVocabulary, SubwordVocabulary, VocabularyError, load_vocabulary
 from chargan.errors import UserError
+from chargan.sequence.decoding import sample_ids
+from chargan.sequence.models import ConvCritic, ConvGenerator, one_hot
+from chargan.sequence.ngrams import ngram_stats
 from chargan.text.config import LanguageGANConfig, ModelConfig
 from chargan.text.corpus import corpus_reference, ensure_billion_word, load_run_corpus
-from chargan.text.decoding import sample_ids
 from chargan.text.evaluation import TextEvaluator, generate_ids, reference_stats, score_ids
 from chargan.text.metrics import copy_rate, word_hit_rate, word_set
-from chargan.text.models import ConvCritic, ConvGenerator
-from chargan.text.ngrams import ngram_stats
 
 VOCAB_FILE = "vocab.json"
 #: Samples `chargan eval` scores when not told (10 batches of 64, as the reference).
@@ -44,11 +41,6 @@ def build_models(config: ModelConfig, vocab_size: int) -> tuple[ConvGenerator, C
     generator = ConvGenerator(vocab_size, latent_dim=config.latent_dim, **arch)
     critic = ConvCritic(vocab_size, norm=config.critic_norm, **arch)
     return generator, critic
-
-
-def one_hot(ids: Tensor, vocab_size: int) -> Tensor:
-    """Integer ids ``(batch, seq_len)`` -> float one-hot ``(batch, seq_len, vocab_size)``."""
-    return F.one_hot(ids.long(), vocab_size).float()
 
 
 def prepare(config: LanguageGANConfig) -> LanguageGANConfig:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence, Set
 
 import numpy as np
 
-from chargan.text.ngrams import DEFAULT_CHUNK_ROWS, NgramError
+from chargan.sequence.ngrams import DEFAULT_CHUNK_ROWS, NgramError
 
 # Fixed seed: row hashes must be the same for samples and every corpus chunk.
 _HASH_SEED = 0x5EED_C0DE

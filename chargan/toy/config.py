@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chargan.core.config import SEED_MAX, Section, SectionedConfig, TrainConfig, named_config, setting
-from chargan.errors import UserError
+from chargan.errors import UsageError
 
 TOY_DATASET_NAMES = ("8gaussians", "25gaussians", "swissroll")
 
@@ -41,7 +41,7 @@ class ToyDataConfig(Section):
 
     def check(self) -> None:
         if self.dataset not in TOY_DATASET_NAMES:
-            raise UserError(f"unknown toy dataset {self.dataset!r}", hint=f"choose one of: {', '.join(TOY_DATASET_NAMES)}")
+            raise UsageError(f"unknown toy dataset {self.dataset!r}", hint=f"choose one of: {', '.join(TOY_DATASET_NAMES)}")
 
 
 @dataclass(frozen=True)
@@ -78,9 +78,24 @@ class ToyGANConfig(SectionedConfig):
     train: TrainConfig = TOY_TRAIN
     eval: ToyEvalConfig = field(default_factory=ToyEvalConfig)
 
+    def memory_parts(self, training: bool = True) -> dict[str, int]:
+        """Lower bounds in bytes: the two MLPs (Adam's state too, training), one step's activations and an
+        evaluation's points and exact-W1 distance matrix."""
+        m, t, e = self.model, self.train, self.eval
+        mlp = m.latent_dim * m.dim + m.hidden_layers * m.dim * m.dim + 2 * m.dim
+        evaluation = 4 * 2 * 2 * e.samples + 8 * e.w1_points * e.w1_points
+        if not training:
+            return {"the generator's weights (--dim, --hidden-layers)": 4 * mlp,
+                    "an evaluation's points (--eval-samples, --eval-w1-points)": evaluation}
+        return {"the weights and Adam state (--dim, --hidden-layers)": 4 * 4 * 2 * mlp,
+                "one step's activations (--batch-size, --dim, --hidden-layers)":
+                    4 * 5 * t.batch_size * m.hidden_layers * m.dim,
+                "the critic steps' fakes (--critic-iters, --batch-size)": 4 * 2 * t.critic_iters * t.batch_size,
+                "an evaluation's points (--eval-samples, --eval-w1-points)": evaluation}
+
     def inapplicable(self) -> dict[str, str]:
         """The fixed generator's noise, when the generator is trained."""
-        return {} if self.data.fixed_generator else {"noise_std": "it is for --fixed-generator"}
+        return super().inapplicable() | ({} if self.data.fixed_generator else {"noise_std": "it is for --fixed-generator"})
 
 
 TOY_CONFIGS: dict[str, ToyGANConfig] = {

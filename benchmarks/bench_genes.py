@@ -1,0 +1,252 @@
+"""Benchmarks of the genes family: what genes-cpu learns over time, novelty's cost, and a training step vs FBGAN's.
+
+Three parts (each its own sub-command; ``all`` runs them in turn):
+
+- ``quality``: ``chargan train --config genes-cpu`` for ``--minutes`` of wall
+  time (the CLI itself, stopped by SIGTERM, which checkpoints; or a finished
+  run, ``--from-run``), then a table
+  of every evaluation: minutes, valid-gene fraction, JS-3 and JS-6 beside
+  their held-out floors, novelty (mean edit distance to the nearest training
+  gene, exact copies); and ``genes_quality.png``.
+- ``novelty``: the seconds of one novelty measurement at the evaluation's
+  size, 640 samples against 3,000 training genes (``rapidfuzz.process.cdist``).
+- ``speed``: seconds per generator iteration at the ``genes`` config (or
+  smaller, ``--dim``), chargan's `Trainer` against FBGAN's own training step
+  written the way its ``wgan_gp_gene.py`` writes it: real batches one-hot
+  encoded on the host by scikit-learn's ``OneHotEncoder`` (numpy's eye when
+  scikit-learn is not installed, said in the output), a fresh generator call
+  per critic step that is not detached, a Gumbel-softmax at tau 0.5, the
+  penalty by ``autograd.grad`` with ``create_graph``, and the residual
+  blocks' in-place ReLUs (which also rewrite the block's input, as there).
+  The two alternate round by round, so both see the same machine load.
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_genes.py quality --minutes 10
+    python benchmarks/bench_genes.py quality --from-run runs/fbgan-genes-genes-cpu-...   # a finished run
+    OMP_NUM_THREADS=1 python benchmarks/bench_genes.py novelty
+    OMP_NUM_THREADS=1 python benchmarks/bench_genes.py speed --dim 64 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path("bench-out") / "genes"
+GENES = "fbgan-genes"
+
+
+# ------------------------------------------------------------------ quality over time
+def quality(minutes: float, eval_every: int, out: Path, run: Path | None = None) -> None:
+    """Train genes-cpu for ``minutes`` (or read the finished ``run``), then print the table and draw the PNG."""
+    if run is None:
+        run = out / f"genes-cpu-{time.strftime('%Y%m%d-%H%M%S')}"
+        cmd = ["chargan", "train", "--config", "genes-cpu", "--iterations", "1000000", "--eval-every",
+               str(eval_every), "--checkpoint-every", str(eval_every * 5), "--run", str(run), "--no-progress"]
+        print("+", " ".join(cmd), f"(stopped after {minutes:g} minutes)", flush=True)
+        started = time.perf_counter()
+        process = subprocess.Popen(cmd)
+        try:
+            process.wait(timeout=minutes * 60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGTERM)  # the CLI checkpoints and exits with 130
+            process.wait()
+        print(f"wall time {time.perf_counter() - started:.0f} s; run {run}")
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    floor = records[0]
+    rows = [r for r in records if "js6" in r]
+    print("\n| iteration | minutes | valid gene | JS-3 (floor) | JS-6 (floor) | novelty mean (floor) | copies |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['iteration']} | {r.get('seconds', 0) / 60:.1f} | {r['valid_gene']:.3f} | "
+              f"{r['js3']:.4f} ({floor['floor_js3']:.4f}) | {r['js6']:.4f} ({floor['floor_js6']:.4f}) | "
+              f"{r['novelty_mean']:.1f} ({floor['floor_novelty_mean']:.1f}) | {r['novelty_copies']:.3f} |")
+    _plot(rows, floor, out / "genes_quality.png")
+
+
+def _plot(rows: list[dict], floor: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    minutes = [r.get("seconds", 0) / 60 for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for key, style in (("js3", "-"), ("js6", "-"), ("valid_gene", "-")):
+        line, = left.plot(minutes, [r[key] for r in rows], style, label=key)
+        left.axhline(floor[f"floor_{key}"], color=line.get_color(), linestyle=":", linewidth=1)
+    left.set(xlabel="training minutes", ylabel="JS (bits) / fraction", title="genes-cpu (dotted: held-out floor)")
+    left.legend()
+    right.plot(minutes, [r["novelty_mean"] for r in rows], label="mean edit distance to nearest training gene")
+    right.axhline(floor["floor_novelty_mean"], linestyle=":", linewidth=1, label="held-out real genes")
+    right.set(xlabel="training minutes", ylabel="edits", title="novelty")
+    right.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    print(f"wrote {path}")
+
+
+# ------------------------------------------------------------------ novelty's cost
+def novelty_timing(repeats: int) -> None:
+    from chargan.corpora.sequences import load_sequences
+
+    from chargan.genes.metrics import nearest_distances
+
+    corpus = load_sequences(GENES, seq_len=156)
+    train = list(corpus.lines(3000))
+    rng = np.random.default_rng(0)
+    samples = ["".join(rng.choice(list("ACGT"), size=int(n))) for n in rng.integers(39, 157, size=640)]
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        nearest_distances(samples, train)
+        times.append(time.perf_counter() - started)
+    print(f"novelty: 640 samples x {len(train)} training genes (rapidfuzz cdist, 1 worker): "
+          f"median {statistics.median(times):.2f} s over {repeats} repeats")
+
+
+# ------------------------------------------------------------------ a training step vs FBGAN's
+def _fbgan_step(dim: int, seq_len: int, batch: int, critic_iters: int, data: np.ndarray, vocab: int):
+    """One generator iteration as FBGAN's wgan_gp_gene.py runs it (see the module docstring)."""
+    import torch
+    from torch import nn
+
+    try:
+        from sklearn.preprocessing import OneHotEncoder
+
+        encoder = OneHotEncoder()
+        encoder.fit(np.arange(vocab).reshape(-1, 1))
+        encode = lambda ids: encoder.transform(ids.reshape(-1, 1)).toarray()  # noqa: E731
+        how = "scikit-learn OneHotEncoder"
+    except ImportError:
+        eye = np.eye(vocab)
+        encode = lambda ids: eye[ids.reshape(-1)]  # noqa: E731
+        how = "numpy eye (scikit-learn is not installed)"
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Sequential(nn.ReLU(True), nn.Conv1d(dim, dim, 5, padding=2), nn.ReLU(True),
+                                      nn.Conv1d(dim, dim, 5, padding=2))
+
+        def forward(self, x):
+            return x + 0.3 * self.body(x)
+
+    class Generator(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(128, dim * seq_len)
+            self.blocks = nn.Sequential(*(Block() for _ in range(5)))
+            self.out = nn.Conv1d(dim, vocab, 1)
+
+        def forward(self, z):
+            h = self.out(self.blocks(self.fc(z).view(-1, dim, seq_len))).transpose(1, 2).contiguous()
+            u = torch.rand_like(h)
+            gumbel = -torch.log(-torch.log(u + 1e-20) + 1e-20)
+            return torch.softmax((h + gumbel) / 0.5, dim=-1)
+
+    class Critic(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Conv1d(vocab, dim, 1)
+            self.blocks = nn.Sequential(*(Block() for _ in range(5)))
+            self.score = nn.Linear(dim * seq_len, 1)
+
+        def forward(self, x):
+            return self.score(self.blocks(self.embed(x.transpose(1, 2))).view(-1, dim * seq_len))
+
+    g, d = Generator(), Critic()
+    g_opt = torch.optim.Adam(g.parameters(), lr=1e-4, betas=(0.5, 0.9))
+    d_opt = torch.optim.Adam(d.parameters(), lr=1e-4, betas=(0.5, 0.9))
+    rng = np.random.default_rng(0)
+
+    def iteration() -> None:
+        for _ in range(critic_iters):
+            ids = data[rng.integers(0, len(data), size=batch)].astype(np.int32)
+            real = torch.Tensor(encode(ids).reshape(batch, -1, vocab))
+            d_opt.zero_grad()
+            fake = g(torch.randn(batch, 128))
+            d_fake, d_real = d(fake).mean(), d(real).mean()
+            alpha = torch.rand(batch, 1, 1).expand_as(real)
+            inter = (alpha * real + (1 - alpha) * fake).detach().requires_grad_(True)
+            grads = torch.autograd.grad(d(inter), inter, grad_outputs=torch.ones(batch, 1), create_graph=True,
+                                        retain_graph=True)[0]
+            penalty = 10 * ((torch.sqrt((grads.reshape(batch, -1) ** 2).sum(1) + 1e-12) - 1) ** 2).mean()
+            (d_fake - d_real + penalty).backward()
+            d_opt.step()
+        g.zero_grad()
+        (-d(g(torch.randn(batch, 128))).mean()).backward()
+        g_opt.step()
+
+    return iteration, how
+
+
+def speed(dim: int | None, critic_iters: int | None, rounds: int) -> None:
+    import torch
+    from chargan.corpora.sequences import load_sequences
+
+    import chargan.genes as genes
+    from chargan import RowSampler, Trainer
+    from chargan.genes.family import build_models
+    from chargan.sequence.models import one_hot
+
+    config = genes.CONFIGS["genes"].with_overrides(dim=dim, critic_iters=critic_iters, device="cpu")
+    m, t = config.model, config.train
+    corpus = load_sequences(GENES, seq_len=m.seq_len)
+    data = np.asarray(corpus.ids)
+    torch.manual_seed(0)
+    generator, critic = build_models(m, len(corpus.vocab))
+    sampler = RowSampler(data, "cpu", seed=0, transform=lambda ids: one_hot(ids, len(corpus.vocab)))
+    trainer = Trainer(generator, critic, sampler, t, progress=False, echo=lambda line: None)
+    fbgan, how = _fbgan_step(m.dim, m.seq_len, t.batch_size, t.critic_iters, data, len(corpus.vocab))
+    print(f"speed: genes config, dim {m.dim}, seq_len {m.seq_len}, batch {t.batch_size}, {t.critic_iters} critic "
+          f"steps, {torch.get_num_threads()} thread(s); FBGAN's real batches one-hot by {how}")
+    trainer.train_iteration()  # warm-up of both (allocator, first-call costs)
+    fbgan()
+    ours, theirs = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        trainer.train_iteration()
+        ours.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        fbgan()
+        theirs.append(time.perf_counter() - started)
+    a, b = statistics.median(ours), statistics.median(theirs)
+    print(f"seconds per generator iteration (median of {rounds}, interleaved): chargan {a:.3f}, FBGAN's step "
+          f"{b:.3f} ({b / a:.2f}x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=("quality", "novelty", "speed", "all"))
+    parser.add_argument("--minutes", type=float, default=10.0, help="quality: training minutes")
+    parser.add_argument("--eval-every", type=int, default=50, help="quality: iterations between evaluations")
+    parser.add_argument("--dim", type=int, default=None, help="speed: model width (default: the genes config's 512)")
+    parser.add_argument("--critic-iters", type=int, default=None, help="speed: critic steps (default 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="speed: timed iterations of each")
+    parser.add_argument("--repeats", type=int, default=3, help="novelty: timed measurements")
+    parser.add_argument("--from-run", type=Path, default=None,
+                        help="quality: tabulate and plot this finished genes run instead of training one")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.part in ("novelty", "all"):
+        novelty_timing(args.repeats)
+    if args.part in ("speed", "all"):
+        speed(args.dim, args.critic_iters, args.rounds)
+    if args.part in ("quality", "all"):
+        quality(args.minutes, args.eval_every, args.out, args.from_run)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""The GPU path: each speed option and the data-parallel engine on CUDA (marked ``cuda``; skipped without a GPU).
+
+None of these have run on this project's CPU machines; `benchmarks/gpu_check.sh` runs them first on a GPU.
+Each compares the CUDA step with a reference (the fp32 step, the eager step, autograd's penalty, the
+uninterrupted run), within the tolerance that option allows.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from chargan import ConvCritic, ConvGenerator, RowSampler, RunDirectory, Trainer, TrainConfig
+from chargan.core.penalty import per_example_norms, penalty_from_norms
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (benchmarks/gpu_check.sh runs these)"),
+]
+
+VOCAB, LENGTH = 7, 16
+
+
+def make_trainer(config: TrainConfig, run: RunDirectory | None = None) -> Trainer:
+    torch.manual_seed(0)
+    generator = ConvGenerator(VOCAB, LENGTH, dim=32, latent_dim=8, n_blocks=2, kernel_size=5)
+    critic = ConvCritic(VOCAB, LENGTH, dim=32, n_blocks=2, kernel_size=5)
+    rows = np.random.default_rng(0).integers(0, VOCAB, size=(256, LENGTH))
+    data = RowSampler(rows, seed=config.seed, transform=lambda ids: F.one_hot(ids, VOCAB).float())
+    return Trainer(generator, critic, data, config, run=run, progress=False)
+
+
+def config(**changes) -> TrainConfig:
+    values = dict(iterations=4, batch_size=16, critic_iters=2, device="cuda", log_every=1, eval_every=2,
+                  checkpoint_every=2)
+    return TrainConfig(**{**values, **changes})
+
+
+def first_step(**changes) -> tuple[dict[str, float], list[torch.Tensor], Trainer]:
+    trainer = make_trainer(config(**changes))
+    stats = {k: v.item() for k, v in trainer.train_iteration().items()}
+    params = [p.detach().float().cpu() for m in (trainer.generator, trainer.critic) for p in m.parameters()]
+    return stats, params, trainer
+
+
+def assert_same_step(a, b, rtol: float, atol: float) -> None:
+    assert a[0].keys() == b[0].keys()
+    for key in a[0]:
+        assert b[0][key] == pytest.approx(a[0][key], rel=rtol, abs=atol), key
+    for p, q in zip(a[1], b[1]):
+        torch.testing.assert_close(q, p, rtol=rtol, atol=atol)
+
+
+def test_the_run_is_on_the_gpu() -> None:
+    trainer = first_step()[2]
+    assert trainer.device.type == "cuda"
+    assert all(p.is_cuda for m in (trainer.generator, trainer.critic) for p in m.parameters())
+
+
+def test_bf16_matches_fp32_within_bf16_precision() -> None:
+    if not torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU has no bfloat16")
+    assert_same_step(first_step(), first_step(precision="bf16"), rtol=5e-2, atol=5e-3)
+
+
+def test_fused_adam_runs_fused_kernels_and_matches() -> None:
+    plain, fused = first_step(), first_step(fused_optimizer=True)
+    assert all(g["fused"] for g in fused[2].critic_optimizer.param_groups)
+    assert_same_step(plain, fused, rtol=1e-4, atol=1e-5)
+
+
+def test_compile_matches_the_eager_step() -> None:
+    torch._dynamo.reset()
+    compiled = first_step(compile=True)
+    assert isinstance(compiled[2].steps.critic_loss, torch._dynamo.eval_frame.OptimizedModule)
+    assert_same_step(first_step(), compiled, rtol=1e-3, atol=1e-4)  # TF32 and fused kernels: not bit-exact
+
+
+def test_bf16_compile_fused_trains() -> None:
+    torch._dynamo.reset()
+    trainer = make_trainer(config(precision="bf16", compile=True, fused_optimizer=True))
+    result = trainer.fit()
+    assert result.iteration == 4 and np.isfinite(result.metrics["critic_loss"])
+
+
+def test_the_explicit_penalty_gradient_equals_autograds() -> None:
+    torch.manual_seed(0)
+    critic = ConvCritic(VOCAB, LENGTH, dim=32, n_blocks=2, kernel_size=5).cuda().double()
+    x = torch.randn(8, LENGTH, VOCAB, device="cuda", dtype=torch.float64).softmax(-1).requires_grad_(True)
+    (expected,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    ours = critic.input_gradient(x.detach())
+    torch.testing.assert_close(ours, expected, rtol=1e-10, atol=1e-12)
+    params = list(critic.parameters())
+    for a, b in zip(torch.autograd.grad(penalty_from_norms(per_example_norms(ours)), params),
+                    torch.autograd.grad(penalty_from_norms(per_example_norms(expected)), params)):
+        torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
+
+
+def test_resume_continues_within_tolerance(tmp_path: Path) -> None:
+    straight = make_trainer(config(ema_decay=0.9))
+    straight.fit()
+    run = RunDirectory(tmp_path / "run")
+    make_trainer(config(iterations=2, ema_decay=0.9), run).fit()
+    resumed = make_trainer(config(ema_decay=0.9), run)
+    assert resumed.resume() and resumed.iteration == 2
+    resumed.fit()
+    # cuDNN may pick other kernels after a restart: equal to float precision, not bit for bit.
+    for a, b in zip(straight.generator.parameters(), resumed.generator.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+DDP_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import torch, torch.distributed as dist
+    sys.path.insert(0, {tests!r})
+    from test_cuda import config, make_trainer
+    from chargan.core import distributed
+    dist.init_process_group("nccl", rank=0, world_size=1)
+    torch.cuda.set_device(0)
+    distributed.is_distributed = lambda: True  # one GPU: chargan's DDP path, on a process group of one
+    trainer = make_trainer(config())
+    assert type(trainer.steps.critic_loss).__name__ == "DistributedDataParallel", type(trainer.steps.critic_loss)
+    result = trainer.fit()
+    torch.save([p.detach().cpu() for p in trainer.generator.parameters()], {out!r})
+    dist.destroy_process_group()
+""")
+
+
+def test_one_gpu_ddp_over_nccl_trains_what_one_process_trains(tmp_path: Path) -> None:
+    out = tmp_path / "ddp.pt"
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29531", "RANK": "0", "WORLD_SIZE": "1",
+           "LOCAL_RANK": "0"}
+    script = DDP_SCRIPT.format(tests=str(Path(__file__).parent), out=str(out))
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    single = make_trainer(config())
+    single.fit()
+    for a, b in zip(single.generator.parameters(), torch.load(out)):
+        torch.testing.assert_close(a.detach().cpu(), b, rtol=1e-4, atol=1e-5)
+
+
+def test_cuda_graphs_replay_the_critic_step_and_match_compile() -> None:
+    torch._dynamo.reset()
+    graphs = first_step(compile=True, cuda_graphs=True)
+    torch._dynamo.reset()
+    assert_same_step(first_step(compile=True), graphs, rtol=1e-3, atol=1e-4)
+    torch._dynamo.reset()
+    # A whole fit keeps each step's values until the record: copies, not the graph's overwritten outputs.
+    result = make_trainer(config(compile=True, cuda_graphs=True, log_every=4)).fit()
+    assert result.iteration == 4 and np.isfinite(result.metrics["gradient_penalty"])

@@ -1,0 +1,186 @@
+"""The genes family trained end to end: it learns on real genes, feedback pulls it where the scorer rewards,
+a resumed feedback run continues exactly, and the CLI's train / sample / eval / --resume serve it unchanged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from chargan.cli.main import cli
+from click.testing import CliRunner
+
+import chargan.genes as genes
+from chargan.families import load_run, sample
+
+SHARED_GENES = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "genes" / "uniprot_genes_under_50aa.txt"
+STOPS = {"TAA", "TAG", "TGA"}
+CODONS = [a + b + c for a in "ACGT" for b in "ACGT" for c in "ACGT" if a + b + c not in STOPS]
+#: A genes-cpu-sized model, shrunk to train in seconds: genes of up to 51 bases (the shared file has 512 of them).
+QUICK = dict(seq_len=51, long="skip", batch_size=32, critic_iters=3, lr=3e-3, n_blocks=2, dim=32, log_every=10,
+             eval_samples=256, eval_novelty_train=300, device="cpu")
+
+
+def _generated_genes(path: Path, n: int = 600) -> Path:
+    """Genes in the shared file's form (ATG, codons, a stop), for machines without it."""
+    rng = np.random.default_rng(0)
+    lines = ["ATG" + "".join(rng.choice(CODONS, size=int(k))) + rng.choice(sorted(STOPS))
+             for k in rng.integers(3, 16, n)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def gene_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if SHARED_GENES.is_file():
+        return str(SHARED_GENES)
+    return str(_generated_genes(tmp_path_factory.mktemp("g") / "g.txt"))
+
+
+def _config(corpus: str, **overrides: object) -> genes.Config:
+    return genes.CONFIGS["genes-cpu"].with_overrides(corpus=corpus, **{**QUICK, **overrides})
+
+
+def _gc(sequences: list[str]) -> float:
+    return float(np.mean([(s.count("G") + s.count("C")) / max(len(s), 1) for s in sequences]))
+
+
+def test_a_short_run_on_real_genes_learns_valid_genes_and_k_mers(gene_file: str, tmp_path: Path,
+                                                                   one_thread: None) -> None:
+    config = _config(gene_file, iterations=120, eval_every=120, checkpoint_every=120)
+    trained = genes.train(config, tmp_path / "run", progress=False, echo=lambda line: None)
+    records = [r for r in trained.run.read_metrics() if "js6" in r]
+    untrained, final = records[0], records[-1]
+    assert (untrained["iteration"], final["iteration"]) == (0, 120)
+    assert untrained["valid_gene"] == 0.0 and final["valid_gene"] >= 0.02, final
+    assert final["js3"] < 0.5 * untrained["js3"] and final["js6"] < untrained["js6"] - 0.2, (untrained, final)
+    assert final["length_js"] < untrained["length_js"] and trained.floor["valid_gene"] == 1.0
+    assert final["novelty_copies"] <= 0.05  # it does not just copy the training genes
+
+
+def test_feedback_moves_the_generated_distribution_toward_what_it_rewards(gene_file: str, tmp_path: Path,
+                                                                         one_thread: None) -> None:
+    def gc_content(sequences: list[str]) -> list[float]:
+        return [_gc([s]) for s in sequences]
+
+    config = _config(gene_file, iterations=60, eval_every=60, checkpoint_every=60, feedback_every=2,
+                     feedback_samples=64, feedback_threshold=0.55)
+    trained = genes.train(config, tmp_path / "run", progress=False, echo=lambda line: None, feedback=gc_content)
+    final = trained.run.read_metrics()[-1]
+    assert final["feedback_replaced"] > 0.2, final
+    real = [s for s in Path(gene_file).read_text().split() if len(s) <= 51]
+    generated = sample(trained.run.root, 512, seed=5, device="cpu")
+    assert _gc(generated) > _gc(real) + 0.05, (_gc(generated), _gc(real))
+
+
+def test_a_resumed_feedback_run_continues_the_same_feedback(gene_file: str, tmp_path: Path, one_thread: None) -> None:
+    def scorer(sequences: list[str]) -> list[float]:
+        return [float(i % 2) for i in range(len(sequences))]  # every other one passes
+
+    config = _config(gene_file, iterations=12, eval_every=12, checkpoint_every=6, feedback_every=3,
+                     feedback_samples=32, feedback_threshold=0.5, dim=8, n_blocks=1, eval_samples=64,
+                     eval_novelty_train=50)
+    straight = genes.train(config, tmp_path / "straight", progress=False, echo=lambda line: None, feedback=scorer)
+    half = genes.train(config.with_overrides(iterations=6), tmp_path / "resumed", progress=False,
+                       echo=lambda line: None, feedback=scorer)
+    said: list[str] = []
+    resumed = genes.train(config, half.run.root, resume=True, progress=False, echo=said.append, feedback=scorer)
+    assert "resumed at iteration 6 of 12" in said
+    assert resumed.result.metrics["feedback_replaced"] == straight.result.metrics["feedback_replaced"] > 0
+    assert sample(resumed.run.root, 16, seed=3) == sample(straight.run.root, 16, seed=3)
+    with pytest.raises(Exception, match="names no scorer"):
+        genes.train(config.with_overrides(iterations=14), half.run.root, resume=True, progress=False,
+                    echo=lambda line: None)
+
+
+TINY = ["--seq-len", "51", "--long", "skip", "--dim", "8", "--n-blocks", "1", "--batch-size", "8",
+        "--critic-iters", "1", "--eval-every", "2", "--checkpoint-every", "2", "--log-every", "1",
+        "--eval-samples", "32", "--eval-novelty-train", "50", "--no-progress", "--device", "cpu"]
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_the_cli_trains_samples_evaluates_and_resumes_a_genes_run(gene_file: str, tmp_path: Path,
+                                                                  one_thread: None) -> None:
+    run = tmp_path / "run"
+    code, out = invoke("train", "--config", "genes-cpu", "--corpus", gene_file, "--iterations", "3", "--run",
+                       str(run), "--output", "gumbel", "--tau", "0.5", *TINY)
+    assert code == 0, out
+    assert "finished at iteration 3: " in out and "valid_gene=" in out
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["family"] == "genes" and saved["model"]["output"] == "gumbel"
+    assert saved["corpus"]["read"]["skipped_long"] >= 0
+    code, out = invoke("sample", "-n", "5", "--run", str(run), "--seed", "1")
+    assert code == 0 and len(out.splitlines()) == 5
+    assert all(set(line) <= set("ACGT-") and len(line) <= 51 for line in out.splitlines())
+    code, out = invoke("sample", "-n", "3", "--run", str(run), "--seed", "1", "--decode", "sample")
+    assert code == 0 and len(out.splitlines()) == 3
+    code, out = invoke("eval", "--run", str(run), "-n", "32", "--json")
+    assert code == 0, out
+    result = json.loads(out)
+    assert result["iteration"] == 3 and {"js1", "js6", "valid_gene", "novelty_mean", "length_js"} <= set(result)
+    assert result["floor_valid_gene"] == 1.0 and result["floor_samples"] == 32
+    code, out = invoke("train", "--resume", "--run", str(run), "--iterations", "5", "--no-progress")
+    assert code == 0, out
+    assert "resumed at iteration 3 of 5" in out
+    iterations = [json.loads(line)["iteration"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert iterations[-1] == 5 and iterations == sorted(iterations)
+    assert load_run(run, "cpu").iteration == 5
+
+
+def test_the_cli_refuses_what_does_not_apply_and_bad_input(gene_file: str, tmp_path: Path) -> None:
+    code, out = invoke("train", "--config", "genes-cpu", "--units", "subword", "--run", str(tmp_path / "a"))
+    assert code == 2 and "--units does not apply to genes config genes-cpu" in out
+    code, out = invoke("train", "--config", "genes-cpu", "--tau", "0.3", "--run", str(tmp_path / "b"))
+    assert code == 2 and "--tau does not apply to this run: it is for --output gumbel" in out
+    code, out = invoke("train", "--config", "genes-cpu", "--errors", "replace", "--run", str(tmp_path / "c"))
+    assert code == 2 and "errors must be one of strict, skip" in out
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">one\nATGAAATAA\n>two\nATGXAATAA\n")
+    code, out = invoke("train", "--config", "genes-cpu", "--corpus", str(bad), "--run", str(tmp_path / "d"), *TINY)
+    assert code == 1 and "record 2 (two), position 4: 'X'" in out and "Traceback" not in out
+    code, out = invoke("train", "--config", "protein", "--run", str(tmp_path / "e"), "--no-progress")
+    assert code == 1 and "give one with --corpus" in out
+
+
+def test_the_cli_names_a_feedback_scorer_by_module(gene_file: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   one_thread: None) -> None:
+    (tmp_path / "my_scorers.py").write_text("def everything(sequences):\n    return [1.0] * len(sequences)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run = tmp_path / "run"
+    code, out = invoke("train", "--config", "genes-cpu", "--corpus", gene_file, "--iterations", "2", "--run", str(run),
+                       "--feedback", "my_scorers:everything", "--feedback-every", "1", "--feedback-samples", "4",
+                       *TINY)
+    assert code == 0, out
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["feedback_accepted"] == 1.0 and records[-1]["feedback_replaced"] > 0
+    code, out = invoke("train", "--config", "genes-cpu", "--corpus", gene_file, "--feedback-every", "1",
+                       "--run", str(tmp_path / "none"), *TINY)
+    assert code == 1 and "names no scorer" in out
+
+
+def test_a_protein_run_scores_composition_and_no_valid_genes(tmp_path: Path, one_thread: None) -> None:
+    rng = np.random.default_rng(1)
+    peptides = tmp_path / "peptides.fasta"
+    peptides.write_text("".join(f">p{i}\n{''.join(rng.choice(list('ACDEFGHIKLMNPQRSTVWY'), size=int(n))).lower()}\n"
+                                for i, n in enumerate(rng.integers(8, 30, size=200))))
+    run = tmp_path / "run"
+    code, out = invoke("train", "--config", "protein", "--corpus", str(peptides), "--iterations", "2", "--run",
+                       str(run), *TINY[2:])  # the protein config's seq_len (64)
+    assert code == 0, out
+    final = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()][-1]
+    assert "composition_js" in final and "valid_gene" not in final and final["iteration"] == 2
+    code, out = invoke("eval", "--run", str(run), "-n", "16", "--json", "--reference", str(peptides))
+    assert code == 0, out
+    assert json.loads(out)["reference"].startswith("fasta file") and "valid_gene" not in json.loads(out)
+
+
+def test_config_names_are_unique_across_families() -> None:
+    from chargan.families import CONFIGS, FAMILIES
+
+    assert sum(len(family.CONFIGS) for family in FAMILIES.values()) == len(CONFIGS)
+    assert {"genes", "genes-cpu", "protein"} <= {name for name, entry in CONFIGS.items() if entry.family == "genes"}
