@@ -9,7 +9,7 @@ Three parts (each its own sub-command; ``all`` runs them in turn):
   their held-out floors, novelty (mean edit distance to the nearest training
   gene, exact copies); and ``genes_quality.png``.
 - ``novelty``: the seconds of one novelty measurement at the evaluation's
-  size, 640 samples against 3,000 training genes (``rapidfuzz.process.cdist``).
+  size, 640 samples against 3,000 training genes (``rapidfuzz.process.extractOne``).
 - ``speed``: seconds per generator iteration at the ``genes`` config (or
   smaller, ``--dim``), chargan's `Trainer` against FBGAN's own training step
   written the way its ``wgan_gp_gene.py`` writes it: real batches one-hot
@@ -110,7 +110,7 @@ def novelty_timing(repeats: int) -> None:
         started = time.perf_counter()
         nearest_distances(samples, train)
         times.append(time.perf_counter() - started)
-    print(f"novelty: 640 samples x {len(train)} training genes (rapidfuzz cdist, 1 worker): "
+    print(f"novelty: 640 samples x {len(train)} training genes (rapidfuzz extractOne, 1 thread): "
           f"median {statistics.median(times):.2f} s over {repeats} repeats")
 
 
@@ -190,7 +190,7 @@ def _fbgan_step(dim: int, seq_len: int, batch: int, critic_iters: int, data: np.
     return iteration, how
 
 
-def speed(dim: int | None, critic_iters: int | None, rounds: int) -> None:
+def speed(dim: int | None, critic_iters: int | None, rounds: int, precision: str = "fp32") -> None:
     import torch
     from chargan.corpora.sequences import load_sequences
 
@@ -199,7 +199,8 @@ def speed(dim: int | None, critic_iters: int | None, rounds: int) -> None:
     from chargan.genes.family import build_models
     from chargan.sequence.models import one_hot
 
-    config = genes.CONFIGS["genes"].with_overrides(dim=dim, critic_iters=critic_iters, device="cpu")
+    config = genes.CONFIGS["genes"].with_overrides(dim=dim, critic_iters=critic_iters, device="cpu",
+                                                   precision=precision, fused_optimizer=precision == "bf16")
     m, t = config.model, config.train
     corpus = load_sequences(GENES, seq_len=m.seq_len)
     data = np.asarray(corpus.ids)
@@ -208,7 +209,7 @@ def speed(dim: int | None, critic_iters: int | None, rounds: int) -> None:
     sampler = RowSampler(data, "cpu", seed=0, transform=lambda ids: one_hot(ids, len(corpus.vocab)))
     trainer = Trainer(generator, critic, sampler, t, progress=False, echo=lambda line: None)
     fbgan, how = _fbgan_step(m.dim, m.seq_len, t.batch_size, t.critic_iters, data, len(corpus.vocab))
-    print(f"speed: genes config, dim {m.dim}, seq_len {m.seq_len}, batch {t.batch_size}, {t.critic_iters} critic "
+    print(f"speed: genes config, {t.precision}, dim {m.dim}, seq_len {m.seq_len}, batch {t.batch_size}, {t.critic_iters} critic "
           f"steps, {torch.get_num_threads()} thread(s); FBGAN's real batches one-hot by {how}")
     trainer.train_iteration()  # warm-up of both (allocator, first-call costs)
     fbgan()
@@ -233,6 +234,8 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=None, help="speed: model width (default: the genes config's 512)")
     parser.add_argument("--critic-iters", type=int, default=None, help="speed: critic steps (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="speed: timed iterations of each")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="speed: chargan's forward precision (bf16 also fuses Adam); FBGAN's stays fp32")
     parser.add_argument("--repeats", type=int, default=3, help="novelty: timed measurements")
     parser.add_argument("--from-run", type=Path, default=None,
                         help="quality: tabulate and plot this finished genes run instead of training one")
@@ -242,7 +245,7 @@ def main() -> None:
     if args.part in ("novelty", "all"):
         novelty_timing(args.repeats)
     if args.part in ("speed", "all"):
-        speed(args.dim, args.critic_iters, args.rounds)
+        speed(args.dim, args.critic_iters, args.rounds, args.precision)
     if args.part in ("quality", "all"):
         quality(args.minutes, args.eval_every, args.out, args.from_run)
     sys.stdout.flush()

@@ -26,6 +26,7 @@ class CleanErrorGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         previous = _interrupt_on_sigterm()
+        thread_hook, threading.excepthook = threading.excepthook, _quiet_full_disk_in_threads
         try:
             return super().invoke(ctx)
         except TrainingDiverged as exc:
@@ -55,12 +56,21 @@ class CleanErrorGroup(click.Group):
                 "  hint: lower --batch-size, the model's size (--dim, --n-blocks) or --eval-samples; "
                 "a training run resumes from its last checkpoint with --resume") from None
         finally:
+            threading.excepthook = thread_hook
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 
 
 #: errno values of a write that found no room: no space, a quota, a file-size limit.
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _quiet_full_disk_in_threads(args: Any) -> None:
+    """A writer thread's full disk (TensorBoard's) prints no traceback: its writer raises it again in the
+    command, which reports it as one line."""
+    if isinstance(args.exc_value, OSError) and args.exc_value.errno in _DISK_FULL:
+        return
+    threading.__excepthook__(args)
 
 
 def _out_of_memory(exc: BaseException) -> bool:

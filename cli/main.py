@@ -41,8 +41,9 @@ SEED = click.IntRange(0, SEED_MAX)
 @click.version_option(package_name="chargan")
 def cli() -> None:
     """WGAN-GP for discrete sequences: the character-level GAN language model
-    of Gulrajani et al. (2017), trained, sampled and evaluated, and the same GAN
-    core's toy 2-D and image configs."""
+    of Gulrajani et al. (2017) and the gene and protein GANs of FBGAN (Gupta &
+    Zou 2019), trained, sampled and evaluated, and the same GAN core's toy 2-D
+    and image configs."""
 
 
 def _resolve_run(run: str | None, runs_root: str) -> Path:
@@ -82,8 +83,8 @@ raw_weights_option = click.option("--raw-weights", is_flag=True,
 @with_setting_options
 def train(config_name: str | None, preset: str | None, run: str | None, runs_root: str, resume: bool, progress: bool,
           download: bool, **flags: Any) -> None:
-    """Train a named config of any family: the character-level WGAN-GP language model (default), a toy 2-D
-    GAN or an image GAN (see `chargan configs`); flags override its settings.
+    """Train a named config of any family: the character-level WGAN-GP language model (default), a gene or
+    protein GAN, a toy 2-D GAN or an image GAN (see `chargan configs`); flags override its settings.
 
     A setting's help ends with its value in the default config, cpu ([cpu: ...]): what an unset flag keeps.
     Another --config brings its own values (`chargan configs` lists them; a run's config.json records them).
@@ -142,8 +143,8 @@ _NOT_SHOWN = {"iteration", "seconds", "it_per_sec", "critic_loss", "generator_lo
 @lookup_root_option
 @click.option("--seed", type=SEED, default=None, help="Noise seed, for samples you can draw again (default: fresh randomness).")
 @click.option("--decode", type=click.Choice(DECODINGS), default="argmax", show_default=True,
-              help="Language runs: each position's symbol is the softmax's argmax (the paper), or drawn from the "
-                   "softmax (sample: a departure from the paper that shows the spread argmax hides).")
+              help="Text and genes runs: each position's symbol is the softmax's argmax (the paper), or drawn "
+                   "from the softmax (sample: a departure from the paper that shows the spread argmax hides).")
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=None,
               help="--decode sample: draw from softmax ** (1 / T), renormalized: below 1 sharper, above 1 flatter. "
                    "Default 1.")
@@ -155,8 +156,9 @@ _NOT_SHOWN = {"iteration", "seconds", "it_per_sec", "critic_loss", "generator_lo
 @raw_weights_option
 def sample(n: int, run: str | None, runs_root: str, seed: int | None, decode: str, temperature: float | None,
            output: str | None, model: str | None, device: str | None, raw_weights: bool) -> None:
-    """Print samples from a run's newest generator: decoded text, one per line (a toy run: one "x y" point per
-    line; an image run: writes a PNG grid into its samples/ folder and prints its path)."""
+    """Print samples from a run's newest generator, one per line: decoded text, or a genes run's sequences with
+    the padding stripped (a toy run: one "x y" point per line; an image run: writes a PNG grid into its
+    samples/ folder and prints its path)."""
     if temperature is not None and decode != "sample":
         raise click.UsageError("--temperature applies to --decode sample; add it, or drop --temperature")
     options = {"seed": seed, "decode": decode, "temperature": 1.0 if temperature is None else temperature,
@@ -179,18 +181,20 @@ def sample(n: int, run: str | None, runs_root: str, seed: int | None, decode: st
 @run_option
 @lookup_root_option
 @click.option("--reference", type=click.Path(dir_okay=False), default=None,
-              help="Language runs: a reference text file (default: the run's own corpus).")
+              help="Text runs: a reference text file; genes runs: a sequence file for the k-mer, length and "
+                   "composition figures (novelty stays against the run's corpus). Default: the run's own corpus.")
 @click.option("-n", "--num", "n", type=POSITIVE, default=None,
-              help="Number of generated samples (default: 640 for a language run, the run's evaluation sample "
-                   "size for a toy run).")
+              help="Number of generated samples (default: 640 for a text or genes run, the run's evaluation "
+                   "sample size for a toy run).")
 @click.option("--seed", type=SEED, default=None, help="Noise seed (default: the run's evaluation seed).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @device_option
 @raw_weights_option
 def evaluate(run: str | None, runs_root: str, reference: str | None, n: int | None, seed: int | None,
              as_json: bool, device: str | None, raw_weights: bool) -> None:
-    """Score a run: n-gram JS-1..4, word hit rate, verbatim copy rate (a toy run: modes_covered, high_quality,
-    w1), each figure with its floor where one exists: what real held-out data scores."""
+    """Score a run: a text run's n-gram JS-1..4, word hit rate and verbatim copy rate; a genes run's k-mer
+    JS-1..6, valid genes (DNA), novelty, lengths and composition (a toy run: modes_covered, high_quality, w1);
+    each figure with its floor where one exists: what real held-out data scores."""
     result = evaluate_run(_resolve_run(run, runs_root), n, seed=seed, reference=reference, device=device or "auto",
                           progress=True, raw=raw_weights)
     if as_json:

@@ -13,7 +13,9 @@ by its magic bytes).
 - Tables: the sequence ``column`` (a header name, or a number counted from 1
   as ``cut -f`` counts, for a file without a header row) of a tab-separated
   file (comma-separated for ``.csv``), keeping only the rows whose
-  ``filter`` column (``label=1``) holds the given value.
+  ``filter`` column (``label=1``) holds the given value. Tab-separated
+  cells are taken as they are (no quoting, as ``cut`` reads them); a
+  ``.csv`` may quote its cells.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def require_biopython(what: str) -> None:
-    """A `CorpusError` naming the extra when Biopython (``Bio``) is not installed."""
+    """A `CorpusError` (a `UserError`) naming the extra when Biopython (``Bio``) is not installed: the one
+    check for every part that needs it (FASTA reading here, the genes family's valid-gene figure)."""
     try:
-        import Bio  # noqa: F401
+        __import__("Bio")  # only whether it imports: the readers import what they use
     except ImportError:
         raise CorpusError(f"{what} needs Biopython, which is not installed", hint=BIO_HINT) from None
 
@@ -149,7 +152,10 @@ def _table(path: Path, columns: TableColumns) -> Iterator[tuple[str, str]]:
     named = not columns.column.isdigit() or (wanted is not None and not wanted[0].isdigit())
     with open_text(path) as handle:
         try:
-            reader = csv.reader(handle, delimiter="," if _suffix(path) == ".csv" else "\t")
+            if _suffix(path) == ".csv":
+                reader = csv.reader(handle, delimiter=",")
+            else:  # tab-separated has no quoting: a '"' in a cell is data, not the start of a cell spanning rows
+                reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
             header = next(reader, None) if named else None
             col = _column_index(header, columns.column, path)
             keep = None if wanted is None else (_column_index(header, wanted[0], path), wanted[1])

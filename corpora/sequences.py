@@ -69,11 +69,13 @@ class SequenceSource(CorpusSource):
     kind = "sequences"
 
     def __init__(self, path: Path, alphabet: Alphabet, seq_len: int, *, fmt: str = "auto",
-                 columns: TableColumns = TableColumns(), errors: str = "strict", long: str = "error") -> None:
+                 columns: TableColumns = TableColumns(), errors: str = "strict", long: str = "error",
+                 settings_fixed: bool = False) -> None:
         self.path = self.root = path
         self.alphabet, self.seq_len, self.columns = alphabet, seq_len, columns
         self.format = detect_format(path, fmt)
         self.errors, self.long = errors, long
+        self.settings_fixed = settings_fixed  # read with a run's settings: hints name no flag that changes them
         self.name = str(path)
         self.slug = safe_slug(path.name.split(".")[0] or path.name)
         self.identity = f"sequences:{path}"
@@ -129,9 +131,10 @@ class SequenceSource(CorpusSource):
             what = (f"{record}, position {bad.start() + 1}: {bad.group()!r} is not in the {self.alphabet.name} "
                     f"alphabet ({self.alphabet.symbols})")
             if self.errors == "strict":
+                fixed = self._fixed_hint(f"{self.alphabet.name} alphabet and errors={self.errors}")
                 raise CorpusFormatError(f"{self.path.name}: {what}; file: {self.path}",
-                                        hint="fix or remove that record, choose an alphabet that holds the symbol "
-                                             "(--alphabet), or pass --errors skip to drop such records")
+                                        hint=fixed or "fix or remove that record, choose an alphabet that holds the "
+                                                      "symbol (--alphabet), or pass --errors skip to drop such records")
             report.skipped_symbols += 1
             report.first_skipped = report.first_skipped or what
             return None
@@ -140,7 +143,8 @@ class SequenceSource(CorpusSource):
                 raise CorpusFormatError(
                     f"{self.path.name}: {record} is {len(sequence)} symbols long, longer than seq-len "
                     f"{self.seq_len}; file: {self.path}",
-                    hint="raise --seq-len, or pass --long truncate (cut it) or --long skip (drop it)")
+                    hint=self._fixed_hint(f"seq-len {self.seq_len} and long={self.long}")
+                    or "raise --seq-len, or pass --long truncate (cut it) or --long skip (drop it)")
             if self.long == "skip":
                 report.skipped_long += 1
                 report.first_skipped = report.first_skipped or f"{record} is {len(sequence)} symbols long"
@@ -149,6 +153,12 @@ class SequenceSource(CorpusSource):
             sequence = sequence[: self.seq_len]
         report.kept += 1
         return sequence
+
+    def _fixed_hint(self, settings: str) -> str | None:
+        """The hint for a refused record when the settings are a run's (`settings_fixed`), else None."""
+        if not self.settings_fixed:
+            return None
+        return f"fix or remove that record: this file is read with the run's own {settings}"
 
     def manifest_extra(self) -> dict:
         """What the manifest records beside the cache's own fields: its `counts`."""
@@ -204,15 +214,17 @@ def sequence_settings(seq_len: int, alphabet: Alphabet, max_lines: int | None = 
 
 def load_sequences(path: str | os.PathLike[str] | None, *, alphabet: str = "dna", seq_len: int = 156, fmt: str = "auto",
                    column: str = "sequence", filter: str | None = None, errors: str = "strict", long: str = "error",
-                   max_lines: int | None = None, cache_dir: Path | None = None,
-                   progress: bool = True) -> EncodedCorpus:
+                   max_lines: int | None = None, cache_dir: Path | None = None, progress: bool = True,
+                   settings_fixed: bool = False) -> EncodedCorpus:
     """The sequences of the file ``path`` (or built-in set) encoded over ``alphabet``, from the cache when possible.
 
     ``fmt`` is one of `FORMATS`; ``column`` and ``filter`` (``"label=1"``)
     apply to tables; ``errors`` (`SYMBOL_POLICIES`) and ``long``
     (`LONG_POLICIES`) are the policies of the module docstring; ``max_lines``
-    keeps the first sequences kept. Raises `CorpusError` (a
-    `chargan.errors.UserError`) for anything the user can fix.
+    keeps the first sequences kept. ``settings_fixed`` says the settings are
+    a trained run's (``chargan eval --reference``): the error for a refused
+    record then suggests no flag that would change them. Raises
+    `CorpusError` (a `chargan.errors.UserError`) for anything the user can fix.
     """
     if fmt not in FORMATS:
         raise CorpusError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -220,7 +232,7 @@ def load_sequences(path: str | os.PathLike[str] | None, *, alphabet: str = "dna"
     letters = sequence_alphabet(alphabet)
     settings = sequence_settings(seq_len, letters, max_lines, errors, long)
     source = SequenceSource(file, letters, seq_len, fmt=fmt, columns=TableColumns(column, filter), errors=errors,
-                            long=long)
+                            long=long, settings_fixed=settings_fixed)
     return open_or_build(source, settings, corpora_cache_dir(cache_dir), progress=progress)
 
 

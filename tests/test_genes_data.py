@@ -61,6 +61,15 @@ def test_a_table_column_by_header_name_with_a_row_filter(tmp_path: Path) -> None
         load_sequences(csv, alphabet="protein", seq_len=4, filter="label=0").ids) == ["AAAA"]
 
 
+def test_a_quote_in_a_tsv_is_data_not_a_cell_spanning_rows(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.tsv", 'id\tsequence\tlabel\n"a\tATG\t1\nb\tCCC\t1\nc"\tGGA\t1\n')
+    corpus = load_sequences(path, seq_len=3, filter="label=1")
+    assert corpus.vocab.decode_batch(corpus.ids) == ["ATG", "CCC", "GGA"]  # three rows, not one merged
+    quoted = _write(tmp_path / "t.csv", 'sequence,label\n"KLLK",1\n"AA\nAA",1\n')  # a .csv may quote
+    assert load_sequences(quoted, alphabet="protein", seq_len=4).vocab.decode_batch(
+        load_sequences(quoted, alphabet="protein", seq_len=4).ids) == ["KLLK", "AAAA"]
+
+
 def test_a_headerless_table_by_column_numbers(tmp_path: Path) -> None:
     path = _write(tmp_path / "amp.tsv", "ATGAAA\t1\nATGCCC\t0\nATGGGG\t1\n")
     corpus = load_sequences(path, seq_len=6, column="1", filter="2=1")
@@ -104,6 +113,9 @@ def test_records_longer_than_seq_len_under_each_policy(tmp_path: Path) -> None:
     kept = load_sequences(path, seq_len=5, long="skip")
     assert kept.vocab.decode_batch(kept.ids) == ["ACG", "ACGTA"]
     assert sequence_report(kept)["skipped_long"] == 1
+    with pytest.raises(UserError, match="longer than seq-len 5") as info:  # eval --reference: the run's settings
+        load_sequences(path, seq_len=5, settings_fixed=True)
+    assert "--" not in str(info.value.hint) and "seq-len 5 and long=error" in str(info.value.hint)
 
 
 def test_seq_len_512_and_the_cache_is_reused(tmp_path: Path) -> None:

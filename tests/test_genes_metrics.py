@@ -12,7 +12,7 @@ from chargan.corpora.units import Alphabet
 from chargan.errors import UserError
 from chargan.genes.biology import is_valid_gene, valid_gene_fraction
 from chargan.genes.config import EvalConfig
-from chargan.genes.evaluation import genes_reference, score_ids
+from chargan.genes.evaluation import genes_reference, is_dna, score_ids
 from chargan.genes.feedback import Feedback, import_scorer
 from chargan.genes.metrics import histogram_js, lengths, nearest_distances, novelty
 from chargan.genes.models import GumbelConvGenerator, TauSchedule, tau_at
@@ -34,7 +34,8 @@ def test_valid_genes(gene: str) -> None:
     ("ATGAATAA", "8 bases"),
     ("ATGTAA", "a protein of one residue"),
     ("ATGAAATAA", "a protein of two residues"),
-    ("ATGAATAG", "short"),
+    ("ATGTAG", "a whole number of codons, one residue before a TAG stop"),
+    ("ATGGCTTGA", "a whole number of codons, two residues before a TGA stop"),
     ("ATGAAAC-CTAA", "inner padding"),
     ("", "nothing"),
 ])
@@ -44,6 +45,7 @@ def test_invalid_genes(sequence: str, why: str) -> None:
 
 def test_valid_gene_fraction() -> None:
     assert valid_gene_fraction(["ATGAAACCCTAA", "ATGAAACCC", "ATGAAAGGGTGA", "CCC"]) == 0.5
+    assert is_valid_gene("ATGGCTTGA", min_residues=2) and is_valid_gene("ATGTAG", min_residues=1)  # refused for that alone
 
 
 def _levenshtein(a: str, b: str) -> int:
@@ -66,6 +68,31 @@ def test_novelty_equals_a_slow_pure_python_edit_distance() -> None:
     assert figures["novelty_mean"] == pytest.approx(slow.mean())
     assert figures["novelty_median"] == pytest.approx(float(np.median(slow)))
     assert figures["novelty_copies"] == pytest.approx(3 / len(samples))
+
+
+def test_valid_genes_apply_to_dna_alphabets_only() -> None:
+    assert is_dna(DNA) and is_dna(Alphabet.parse("ACGTN")) and is_dna(Alphabet.parse("ACGT"))
+    assert not is_dna(Alphabet.named("rna")) and not is_dna(Alphabet.named("protein"))
+    assert not is_dna(Alphabet.parse("ACDEFGHIKLMNPQRSTVWY"))  # the amino acids, A C G T among them
+
+
+def test_copies_of_held_out_genes_count_as_copies() -> None:
+    rng = np.random.default_rng(0)
+    genes = ["ATG" + "".join(rng.choice(["AAA", "GCT", "CCC", "GGA"], size=int(k))) + "TAA"
+             for k in rng.integers(3, 12, size=300)]
+    ids = DNA.encode_batch(genes, 48)
+    config = EvalConfig(samples=100, novelty_train=300)
+    reference = genes_reference(ids, DNA, config)
+    # The generator trains on every row: the novelty set is all of them, the held-out slice's included.
+    assert sorted(reference.train) == sorted(genes)
+    assert score_ids(ids[:100], reference)["novelty_copies"] == 1.0
+    # The floor scores the held-out genes against the rest only: copies there are duplicates in the data.
+    duplicated = sum(genes.count(g) > 1 for g in genes) / len(genes)
+    assert reference.floor["novelty_copies"] <= duplicated + 0.1 < 1.0
+    # Scored against another file, copies are still of the training rows.
+    other = DNA.encode_batch(["ATGCCCAAATAA"] * 60 + genes[:60], 48)
+    against = genes_reference(other, DNA, EvalConfig(samples=30, novelty_train=300), train_ids=ids)
+    assert sorted(against.train) == sorted(genes) and score_ids(ids[200:], against)["novelty_copies"] == 1.0
 
 
 def test_histogram_js_and_lengths() -> None:

@@ -12,6 +12,7 @@ from chargan.cli.main import cli
 from click.testing import CliRunner
 
 import chargan.genes as genes
+from chargan.errors import UsageError
 from chargan.families import load_run, sample
 
 SHARED_GENES = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "genes" / "uniprot_genes_under_50aa.txt"
@@ -113,7 +114,10 @@ def test_the_cli_trains_samples_evaluates_and_resumes_a_genes_run(gene_file: str
     assert "finished at iteration 3: " in out and "valid_gene=" in out
     saved = json.loads((run / "config.json").read_text())
     assert saved["family"] == "genes" and saved["model"]["output"] == "gumbel"
-    assert saved["corpus"]["read"]["skipped_long"] >= 0
+    records = Path(gene_file).read_text().split()
+    too_long = sum(len(line) > 51 for line in records)  # --seq-len 51 --long skip
+    assert saved["corpus"]["read"]["skipped_long"] == too_long
+    assert saved["corpus"]["read"]["kept"] == saved["corpus"]["sequences"] == len(records) - too_long
     code, out = invoke("sample", "-n", "5", "--run", str(run), "--seed", "1")
     assert code == 0 and len(out.splitlines()) == 5
     assert all(set(line) <= set("ACGT-") and len(line) <= 51 for line in out.splitlines())
@@ -145,6 +149,20 @@ def test_the_cli_refuses_what_does_not_apply_and_bad_input(gene_file: str, tmp_p
     assert code == 1 and "record 2 (two), position 4: 'X'" in out and "Traceback" not in out
     code, out = invoke("train", "--config", "protein", "--run", str(tmp_path / "e"), "--no-progress")
     assert code == 1 and "give one with --corpus" in out
+    code, out = invoke("train", "--config", "genes-cpu", "--feedback", "my_scorers:gc", "--run", str(tmp_path / "f"))
+    assert code == 2 and "--feedback does not apply to this run: it is for --feedback-every N" in out
+    code, out = invoke("train", "--config", "genes-cpu", "--output", "gumbel", "--tau", "0.2", "--tau-decay", "0.01",
+                       "--tau-min", "0.5", "--run", str(tmp_path / "g"))
+    assert code == 2 and "tau-min (0.5) is above tau (0.2)" in out
+
+
+def test_a_scorer_without_feedback_rounds_is_refused(gene_file: str, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="runs no feedback"):
+        genes.train(_config(gene_file), tmp_path / "run", progress=False, feedback=lambda s: [1.0] * len(s))
+    assert not (tmp_path / "run").exists()
+    config = _config(gene_file, feedback_every=2)
+    assert "feedback" not in config.inapplicable() and "feedback" in _config(gene_file).inapplicable()
+    assert "feedback" not in config.guard()["data"]  # not model state: a resume may name another scorer
 
 
 def test_the_cli_names_a_feedback_scorer_by_module(gene_file: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -161,6 +179,19 @@ def test_the_cli_names_a_feedback_scorer_by_module(gene_file: str, tmp_path: Pat
     code, out = invoke("train", "--config", "genes-cpu", "--corpus", gene_file, "--feedback-every", "1",
                        "--run", str(tmp_path / "none"), *TINY)
     assert code == 1 and "names no scorer" in out
+    # A run trained from Python with a scorer function resumes from the command line with a named one.
+    config = _config(gene_file, iterations=2, feedback_every=1, feedback_samples=4, dim=8, n_blocks=1,
+                     batch_size=8, critic_iters=1, eval_every=2, checkpoint_every=2, eval_samples=32,
+                     eval_novelty_train=50)
+    genes.train(config, tmp_path / "python", progress=False, echo=lambda line: None,
+                feedback=lambda sequences: [0.0] * len(sequences))
+    code, out = invoke("train", "--resume", "--run", str(tmp_path / "python"), "--iterations", "4",
+                       "--feedback", "my_scorers:everything", "--no-progress")
+    assert code == 0, out
+    assert "resumed at iteration 2 of 4" in out
+    last = [json.loads(line) for line in (tmp_path / "python" / "metrics.jsonl").read_text().splitlines()][-1]
+    assert last["iteration"] == 4 and last["feedback_accepted"] == 1.0  # the named scorer took over
+    assert last["feedback_replaced"] > 0  # the Python scorer passed nothing
 
 
 def test_a_protein_run_scores_composition_and_no_valid_genes(tmp_path: Path, one_thread: None) -> None:
@@ -177,6 +208,11 @@ def test_a_protein_run_scores_composition_and_no_valid_genes(tmp_path: Path, one
     code, out = invoke("eval", "--run", str(run), "-n", "16", "--json", "--reference", str(peptides))
     assert code == 0, out
     assert json.loads(out)["reference"].startswith("fasta file") and "valid_gene" not in json.loads(out)
+    bad = tmp_path / "bad.fasta"
+    bad.write_text(">p1\nACDEFGHIK\n>p2\nACBDE\n")
+    code, out = invoke("eval", "--run", str(run), "-n", "16", "--reference", str(bad))
+    assert code == 1 and "record 2 (p2), position 3: 'B'" in out
+    assert "run's own protein alphabet" in out and "--alphabet" not in out and "--errors" not in out
 
 
 def test_config_names_are_unique_across_families() -> None:

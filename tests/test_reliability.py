@@ -275,13 +275,18 @@ def _can_mount_tmpfs() -> bool:
 
 
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs unshare and a tmpfs mount in a user namespace")
-@pytest.mark.parametrize("room_kib", [4, 12, 24, 40])  # fills at: metrics, config, plot, checkpoint
-def test_a_real_full_disk_at_each_kind_of_write(room_kib: int, tmp_path: Path, uninterrupted: Path) -> None:
-    """A small tmpfs fills at the metrics, a checkpoint or a plot (by how much room is left); freeing it lets
-    the same run resume in place to the uninterrupted result."""
+@pytest.mark.parametrize("room_kib, extra, fills", [
+    (4, "", "metrics.jsonl"), (12, "", "config.json"), (24, "", "metrics.png"), (100, "", "weights.safetensors"),
+    (160, "", "state.pt"),
+    (16, "--tensorboard", "tensorboard"),  # the events writer's own thread meets the full disk
+])
+def test_a_real_full_disk_at_each_kind_of_write(room_kib: int, extra: str, fills: str, tmp_path: Path,
+                                                uninterrupted: Path) -> None:
+    """A small tmpfs fills at the metrics, the config, the plot, a checkpoint or the TensorBoard events (by how
+    much room is left); freeing it lets the same run resume in place to the uninterrupted result."""
     script = tmp_path / "full.sh"
     run = "$DISK/run"
-    args = " ".join(TINY)
+    args = " ".join([*TINY, extra])
     script.write_text(f"""set -u
 DISK=$(mktemp -d)
 mount -t tmpfs -o size=1m tmpfs "$DISK"
@@ -301,6 +306,7 @@ cp -r {run} {tmp_path}/copied
         pytest.fail(f"the disk never filled with {room_kib} KiB of room: {full_out}")
     assert (tmp_path / "full.rc").read_text().strip() == "1", full_out
     assert "the disk is full writing" in full_out and "Traceback" not in full_out, full_out
+    assert fills in full_out.split("the disk is full writing")[1].split("(")[0], full_out
     assert full_out.count("Error:") == 1
     assert (tmp_path / "resume.rc").read_text().strip() == "0", (tmp_path / "resume.out").read_text()
     assert leftovers(tmp_path / "copied") == []

@@ -79,10 +79,14 @@ def save_checkpoint(
         try:
             save_file(tensors, str(tmp / WEIGHTS))
         except SafetensorError as exc:  # a full disk, say: the OSError it wraps, so callers see one kind of error
-            raise OSError(_errno_of(str(exc)), f"cannot write the weights: {exc}", str(tmp / WEIGHTS)) from None
+            raise OSError(_errno_of(str(exc)), f"cannot write the weights: {exc}",
+                          str(directory / name / WEIGHTS)) from None  # the name it was to have: tmp is removed
         os.chmod(tmp / WEIGHTS, 0o666 & ~current_umask())  # safetensors writes it private (0600), unlike the rest
-        with open(tmp / STATE, "wb") as f:  # a Python file: a failed write is an OSError, not torch's RuntimeError
-            torch.save(state or {}, f)
+        try:
+            with open(tmp / STATE, "wb") as f:  # a Python file: a failed write is an OSError, not torch's RuntimeError
+                torch.save(state or {}, f)
+        except OSError as exc:  # a full disk fails at the close's flush, naming no file
+            raise OSError(exc.errno, exc.strerror, str(directory / name / STATE)) from None
         for written in (WEIGHTS, STATE):
             fsync_file(tmp / written)
         atomic_write_json(tmp / META, {"iteration": iteration, **(meta or {})})

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import time
 
 import torch
 
@@ -57,14 +59,36 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def own_load() -> float:
+    """This process's estimated share of the 1-minute load average, so that its own start is not counted as
+    other work: its CPU time over its age (the threads it kept busy, on average), weighted by how much of the
+    average's window (an exponential decay of one minute) its life fills. 0 where ``/proc`` is not there.
+
+    A run chooses its threads after importing torch and building its model, seconds of one busy core, which
+    the 1-minute load has already counted: on 2 idle cores that alone could make it take one thread.
+    """
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: the start, in clock ticks after boot
+        with open("/proc/uptime") as f:
+            age = float(f.read().split()[0]) - started
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
+    if age <= 0:
+        return 0.0
+    return time.process_time() / age * (1.0 - math.exp(-age / 60.0))
+
+
 def choose_threads(requested: int | None, parameters: int, processes: int | None = None) -> tuple[int, str]:
     """``(threads, why)``: torch's CPU threads for a run of a model with ``parameters`` weights.
 
     An explicit ``requested`` wins, then ``$OMP_NUM_THREADS`` / ``$MKL_NUM_THREADS``. Otherwise: one thread
     for a small model (`SMALL_MODEL_PARAMETERS`); for a larger one, this process's share of the cores
     (``processes`` on this machine; default torchrun's local ranks) less what other work keeps busy (the
-    1-minute load average), at least one. Oversubscribed cores cost far more than an idle one: a
-    thread that waits for a core stalls every other thread at the next op's barrier.
+    1-minute load average less this process's own share, `own_load`), at least one. Oversubscribed cores
+    cost far more than an idle one: a thread that waits for a core stalls every other thread at the next
+    op's barrier.
     """
     if requested is not None:
         return requested, "--threads"
@@ -77,7 +101,7 @@ def choose_threads(requested: int | None, parameters: int, processes: int | None
     if parameters < SMALL_MODEL_PARAMETERS:
         return 1, f"a small model ({parameters:,} weights) runs nearly as fast on one thread, and shares the machine"
     try:
-        load = os.getloadavg()[0]
+        load = max(0.0, os.getloadavg()[0] - own_load())
     except (AttributeError, OSError):
         load = 0.0
     free = max(1, min(cores, round(cores - load)))

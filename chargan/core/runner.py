@@ -48,6 +48,7 @@ def train(
     run = open_run(run_dir, runs_root=runs_root, prefix=family.run_prefix(config), resume=resume,
                    saved_guard=lambda root: read_config(family, root).guard(), guard=config.guard(),
                    iterations=config.train.iterations)
+    threads = torch.get_num_threads()  # the run chooses its own (set_threads); the caller's count comes back after
     try:
         if run.note:
             echo(run.note)
@@ -57,6 +58,7 @@ def train(
         raise
     finally:
         run.unlock()
+        torch.set_num_threads(threads)
 
 
 def _train_in(run: RunDirectory, family: Family, config: Any, device: torch.device, *, progress: bool,

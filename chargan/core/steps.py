@@ -67,7 +67,9 @@ class Steps:
     - ``cuda_graphs`` (with ``compile``, CUDA only): the compiled critic step
       in torch.compile's ``reduce-overhead`` mode, which records it as a CUDA
       graph and replays it (the shapes never change). A replay overwrites the
-      graph's outputs, so the values a critic step returns are copies.
+      graph's outputs, so the values a critic step returns are copies. A
+      penalized objective needs a critic with its own input gradient (else
+      its step stays eager and there is no graph): others are a `UsageError`.
     - On CUDA, TF32 and cuDNN autotuning are on (`configure_backends`).
 
     Data parallel (launched by torchrun, see `chargan.core.distributed`):
@@ -88,6 +90,14 @@ class Steps:
         self.device = distributed.rank_device(resolve_device(config.device))
         configure_backends(self.device)
         self.autocast_dtype = _autocast_dtype(config.precision, self.device)
+        self.objective = get_objective(config.objective)
+        if config.cuda_graphs and self.objective.penalty is not None and not has_input_gradient(critic):
+            # Checked before the device, so a CPU can test it: without it the critic step stays eager (a double
+            # backward, which AOTAutograd lacks), and there would be no compiled step to record as a graph.
+            raise UsageError(f"--cuda-graphs replays the compiled critic step, which needs a critic that computes its "
+                             f"own input gradient (scores_and_input_gradient); {type(critic).__name__} has none, so "
+                             f"its penalty's double backward stays eager",
+                             hint="drop --cuda-graphs, or use chargan.ConvCritic")
         if config.cuda_graphs and self.device.type != "cuda":
             raise UsageError(f"--cuda-graphs needs a CUDA device; this run is on {self.device}",
                              hint="drop --cuda-graphs, or train on --device cuda")
@@ -97,7 +107,6 @@ class Steps:
             torch.set_num_threads(config.threads)
         self.data = data
         self.latent_dim = latent_dim if latent_dim is not None else int(getattr(generator, "latent_dim"))
-        self.objective = get_objective(config.objective)
         # A generator without trainable parameters (e.g. data plus noise) is held fixed: no optimizer.
         self.generator_optimizer = (_optimizer(config, generator, config.generator_learning_rate)
                                     if _trainable(generator) else None)
@@ -144,7 +153,7 @@ class Steps:
             if self.config.cuda_graphs and self.distributed:
                 raise UsageError("--cuda-graphs trains in one process (DDP's reductions do not replay in a graph)",
                                  hint="drop --cuda-graphs under torchrun")
-            if self.objective.penalty is None or has_input_gradient(self.critic):
+            if self.objective.penalty is None or has_input_gradient(self.critic):  # else refused in __init__
                 self.critic_loss = _compile(critic_loss, "reduce-overhead" if self.config.cuda_graphs else None)
 
     # ------------------------------------------------------------------ pieces
@@ -219,7 +228,7 @@ class Steps:
         with self.autocast():
             loss, penalty, grad_norm = self.critic_loss(real, fake, eps)
         if self.config.cuda_graphs:  # the next replay overwrites the graph's outputs: keep copies
-            penalty, grad_norm = penalty.clone(), grad_norm.clone()
+            loss, penalty, grad_norm = loss.clone(), penalty.clone(), grad_norm.clone()
         self.critic_optimizer.zero_grad(set_to_none=True)
         (loss + penalty).backward()
         self.critic_optimizer.step()
@@ -271,7 +280,8 @@ class Steps:
         stats["critic_loss"] = stats["gradient_penalty"] - stats[self.objective.estimate]
         stats["generator_loss"] = self.generator_step()
         if config.real_noise > 0:  # logged, so the anneal is visible in metrics.jsonl
-            stats["real_noise"] = torch.tensor(self.real_noise, device=self.device)
+            # A fill, not torch.tensor: that copies from host memory, which on CUDA waits for the queue.
+            stats["real_noise"] = torch.full((), float(self.real_noise), dtype=torch.float32, device=self.device)
         return stats
 
     # -------------------------------------------------------------------- state

@@ -10,6 +10,8 @@ per evaluation, when the evaluator exposes ``last_samples``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,26 +52,40 @@ class TensorBoard(Callback):
             return
         # purge_step: events at steps >= it are dropped (written after the checkpoint this run resumes).
         purge = trainer.iteration + 1 if trainer.iteration > 0 else None
-        self.writer = self._writer_class(log_dir=str(self.log_dir), purge_step=purge)
+        with self._naming_the_folder():
+            self.writer = self._writer_class(log_dir=str(self.log_dir), purge_step=purge)
 
     def on_evaluation(self, trainer: TrainerView, iteration: int, metrics: dict[str, float]) -> None:
         self._eval_keys = set(metrics)
         samples = getattr(trainer.evaluate, "last_samples", None)
         if self.writer is not None and samples:
             # Indented lines are preformatted in TensorBoard's markdown: one sample per line, spaces kept.
-            self.writer.add_text("samples", "\n".join("    " + line for line in samples), iteration)
+            with self._naming_the_folder():
+                self.writer.add_text("samples", "\n".join("    " + line for line in samples), iteration)
 
     def on_log(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         if self.writer is None:
             return
         step = record["iteration"]
-        for key, value in record.items():
-            if key == "iteration" or isinstance(value, bool) or not isinstance(value, (int, float)):
-                continue
-            self.writer.add_scalar(f"{'eval' if key in self._eval_keys else 'train'}/{key}", value, step)
+        with self._naming_the_folder():
+            for key, value in record.items():
+                if key == "iteration" or isinstance(value, bool) or not isinstance(value, (int, float)):
+                    continue
+                self.writer.add_scalar(f"{'eval' if key in self._eval_keys else 'train'}/{key}", value, step)
         self._eval_keys = set()
 
     def on_fit_end(self, trainer: TrainerView, result: TrainResult | None) -> None:
         if self.writer is not None:
-            self.writer.close()  # flushes; also after Ctrl-C (result None)
-            self.writer = None
+            writer, self.writer = self.writer, None
+            with self._naming_the_folder():
+                writer.close()  # flushes; also after Ctrl-C (result None)
+
+    @contextmanager
+    def _naming_the_folder(self) -> Iterator[None]:
+        """Name the events folder in a failed write: the writer's thread fails without a file name (a full disk)."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            raise OSError(exc.errno, exc.strerror, str(self.log_dir)) from exc

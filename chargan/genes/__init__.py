@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chargan.core.family import CONTRACT_FUNCTIONS, contract_loader
+from chargan.errors import UsageError
 from chargan.genes.config import DESCRIPTIONS
 from chargan.genes.config import GENES_CONFIGS as CONFIGS
 from chargan.genes.config import GenesGANConfig as Config
@@ -33,8 +34,12 @@ def train(config: Config, run_dir: str | Path | None = None, *, feedback: Scorer
     """Train (or, with ``resume=True``, continue) a genes run; ``feedback`` is FBGAN's scorer,
     ``scorer(list[str]) -> scores``, used every ``data.feedback_every`` iterations (`chargan.genes.feedback`).
 
-    ``options`` are those of `chargan.families.train` (``resume``, ``runs_root``, ``progress``, ...).
+    ``options`` are those of `chargan.families.train` (``resume``, ``runs_root``, ``progress``, ...). A scorer
+    with ``data.feedback_every`` 0 is a `UsageError`: it would never be called.
     """
+    if feedback is not None and config.data.feedback_every == 0:
+        raise UsageError("a feedback scorer was given, but this config runs no feedback (data.feedback_every is 0)",
+                         hint="set feedback_every, e.g. config.with_overrides(feedback_every=5), or drop feedback=")
     from chargan.core.runner import train as run  # torch: only once something trains
     from chargan.genes.feedback import scorer_given
 

@@ -12,18 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from chargan.errors import UserError
+from chargan.corpora.seqfiles import require_biopython
 
-BIO_HINT = "install it with: pip install 'chargan[bio]'"
 _BASES = frozenset("ACGT")
-
-
-def require_biopython(what: str) -> None:
-    """A `UserError` naming the extra when Biopython is not installed."""
-    try:
-        import Bio.Seq  # noqa: F401
-    except ImportError:
-        raise UserError(f"{what} needs Biopython, which is not installed", hint=BIO_HINT) from None
 
 
 def is_valid_gene(sequence: str, min_residues: int = 3) -> bool:

@@ -16,8 +16,8 @@ from typing import Any
 
 from chargan.core.config import CRITIC_NORMS, SEED_MAX, Section, SectionedConfig, TrainConfig, setting
 from chargan.corpora.seqfiles import FORMATS
-from chargan.corpora.sequences import BUILTIN_SEQUENCES, LONG_POLICIES, SYMBOL_POLICIES
-from chargan.errors import UsageError
+from chargan.corpora.sequences import BUILTIN_SEQUENCES, LONG_POLICIES, SYMBOL_POLICIES, sequence_alphabet
+from chargan.errors import UsageError, UserError
 from chargan.sequence.memory import conv_gan_bytes
 
 #: What the generator's last layer puts on the simplex: a softmax, or a Gumbel-softmax (Jang et al. 2017).
@@ -48,6 +48,10 @@ class ModelConfig(Section):
     def check(self) -> None:
         if self.kernel_size % 2 == 0:
             raise UsageError(f"kernel-size must be odd (the blocks keep the sequence length), got {self.kernel_size}")
+        if self.tau_decay > 0 and self.tau_min > self.tau:
+            # max(tau-min, ...) would hold tau at tau-min from the start: a rise, not an anneal
+            raise UsageError(f"tau-min ({self.tau_min}) is above tau ({self.tau}): an annealed tau falls from tau "
+                             "to tau-min; lower --tau-min or raise --tau")
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,10 @@ class DataConfig(Section):
     long: str = setting("error", "A record longer than --seq-len: stop with an error, cut it (truncate) or drop it "
                         "(skip); counted in the corpus manifest.", choices=LONG_POLICIES)
     max_lines: int | None = setting(None, "Use at most this many sequences (the first kept).", min=1)
+    # Resumable: the scorer is not model state, so a run trained from Python can resume from the CLI with it.
     feedback: str | None = setting(None, "FBGAN's feedback: a scorer MODULE:FUNCTION taking a list of sequences and "
-                                   "returning their scores (from Python: chargan.genes.train(..., feedback=fn)).")
+                                   "returning their scores (from Python: chargan.genes.train(..., feedback=fn)); "
+                                   "needs --feedback-every.", resumable=True)
     feedback_every: int = setting(0, "Generator iterations between feedback rounds (0: no feedback).", min=0)
     feedback_samples: int = setting(64, "Sequences generated per feedback round.", min=1)
     feedback_threshold: float = setting(0.5, "Generated sequences scoring above this replace the oldest training rows.")
@@ -120,7 +126,10 @@ class GenesGANConfig(SectionedConfig):
     def memory_parts(self, training: bool = True) -> dict[str, int]:
         """The conv GAN's bytes (`chargan.sequence.memory`) over the alphabet's symbols and padding."""
         m, t = self.model, self.train
-        vocab = 21 if self.data.alphabet == "protein" else max(len(self.data.alphabet), 4) + 1
+        try:
+            vocab = len(sequence_alphabet(self.data.alphabet))  # its symbols and the padding
+        except UserError:  # a bad alphabet is reported when the corpus is read; size it by its spelling until then
+            vocab = len(self.data.alphabet) + 1
         return conv_gan_bytes(vocab=vocab, seq_len=m.seq_len, dim=m.dim, latent_dim=m.latent_dim,
                               n_blocks=m.n_blocks, kernel_size=m.kernel_size, batch_size=t.batch_size,
                               critic_iters=t.critic_iters, eval_samples=self.eval.samples, training=training)
@@ -135,7 +144,8 @@ class GenesGANConfig(SectionedConfig):
         if self.data.format not in ("auto", "table"):
             moot.update(dict.fromkeys(("column", "filter"), "it is for tables (--format table)"))
         if self.data.feedback_every == 0:
-            moot.update(dict.fromkeys(("feedback_samples", "feedback_threshold"), "it is for --feedback-every N"))
+            moot.update(dict.fromkeys(("feedback", "feedback_samples", "feedback_threshold"),
+                                      "it is for --feedback-every N"))
         return moot
 
 

@@ -5,11 +5,12 @@ Per evaluation (640 argmax-decoded samples by default):
 - ``js1`` .. ``js6``: k-mer JS divergence (bits) against the training rows,
   by the text family's vectorized n-gram code (`chargan.sequence.ngrams`),
   padding counted as a symbol as there;
-- ``valid_gene`` (alphabets holding A, C, G, T but not the protein one): the
-  fraction of valid genes (`chargan.genes.biology`);
+- ``valid_gene`` (DNA alphabets, `is_dna`): the fraction of valid genes
+  (`chargan.genes.biology`);
 - ``novelty_mean``, ``novelty_median``, ``novelty_copies``: each sample's
   edit distance to its nearest training sequence (``eval.novelty_train`` of
-  them), and the fraction of exact copies (`chargan.genes.metrics`);
+  them, drawn from every row the generator trains on, the held-out slice's
+  included), and the fraction of exact copies (`chargan.genes.metrics`);
 - ``length_js`` and ``length_mean``: the lengths after stripping padding,
   their JS divergence against the training lengths;
 - ``composition_js``: the symbol composition (padding left out) against the
@@ -18,12 +19,14 @@ Per evaluation (640 argmax-decoded samples by default):
 
 Each has a *floor*: the same figure for a held-out slice of real rows as
 large as the sample set, scored against the rest, i.e. what a perfect
-generator would score (``floor_<metric>``, logged at iteration 0).
+generator would score (``floor_<metric>``, logged at iteration 0). The
+novelty floor scores the held-out real sequences against a set of the same
+size drawn from the rest only: fresh real genes, none of them in the set.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +47,16 @@ from chargan.sequence.reference import ReferenceStats, heldout_rows, reference_s
 _CHUNK_ROWS = 1 << 16
 
 
+#: Symbols a DNA alphabet may hold: the bases and N (any base).
+_DNA_SYMBOLS = frozenset("ACGTN")
+
+
 def is_dna(alphabet: Alphabet) -> bool:
-    """Whether the valid-gene figure applies: the alphabet holds A, C, G and T and is not the protein one."""
-    return alphabet.name != "protein" and set("ACGT") <= set(alphabet.symbols)
+    """Whether the valid-gene figure applies: the ``dna`` alphabet, or custom symbols all among A, C, G, T, N.
+
+    Holding A, C, G and T is not enough: those letters are amino acids too, so a protein alphabet holds them.
+    """
+    return alphabet.name == "dna" or set(alphabet.symbols) - {alphabet.pad} <= _DNA_SYMBOLS
 
 
 @dataclass(frozen=True)
@@ -56,18 +66,22 @@ class GenesReference:
 
     alphabet: Alphabet
     ngrams: ReferenceStats
-    train: list[str]  # the novelty set: training sequences (never held-out ones), decoded
+    train: list[str]  # the novelty set: training sequences drawn from all rows (held-out ones too), decoded
     lengths: np.ndarray  # (seq_len + 1,) counts of the training rows' lengths
     symbols: np.ndarray  # (len(alphabet) - 1,) counts of the training rows' symbols
     floor: dict[str, float] = field(default_factory=dict)
 
 
 def genes_reference(ids: np.ndarray, alphabet: Alphabet, config: EvalConfig, cache_dir: Path | None = None,
-                    samples: int | None = None) -> GenesReference:
+                    samples: int | None = None, train_ids: np.ndarray | None = None) -> GenesReference:
     """The reference of encoded rows ``ids`` ``(n, seq_len)`` with its floors.
 
     ``samples`` (default ``config.samples``) rows are held out; the k-mer
-    statistics are cached in ``cache_dir`` (the corpus's cache folder).
+    statistics are cached in ``cache_dir`` (the corpus's cache folder). The
+    novelty set and its floor come from ``train_ids`` ``(m, seq_len)``, the
+    rows the generator trained on (default: ``ids``; `chargan eval
+    --reference` scores k-mers, lengths and composition against another file,
+    but copies against the run's own corpus).
     """
     samples = config.samples if samples is None else samples
     n = len(ids)
@@ -81,17 +95,34 @@ def genes_reference(ids: np.ndarray, alphabet: Alphabet, config: EvalConfig, cac
         chunk = np.asarray(ids[start:start + _CHUNK_ROWS])[rest[start:start + _CHUNK_ROWS]]
         lengths_hist += length_histogram(chunk)
         symbols += symbol_histogram(chunk, len(alphabet))
+    reference = GenesReference(alphabet, ngrams, [], lengths_hist, symbols)  # no novelty set yet: its floor is apart
+    floor = {k: v for k, v in score_ids(np.asarray(ids[held]), reference).items() if not k.startswith("js")}
+    train, novelty_floor = novelty_reference(ids if train_ids is None else train_ids, alphabet, config, samples)
+    return replace(reference, train=train, floor={**ngrams.floor, **floor, **novelty_floor})
+
+
+def novelty_reference(ids: np.ndarray, alphabet: Alphabet, config: EvalConfig,
+                      samples: int) -> tuple[list[str], dict[str, float]]:
+    """The novelty set of training rows ``ids`` ``(n, seq_len)``, decoded, and its floor.
+
+    The set is ``config.novelty_train`` rows drawn from all of ``ids``: the
+    generator trains on every row, so a copy of a held-out one is a copy too.
+    The floor is the held-out slice (`heldout_rows`) scored against as many
+    rows drawn from the rest only, i.e. against a set that holds none of them.
+    """
+    n = len(ids)
+    if not config.novelty_train or n < 2:
+        return [], {}
+    rng = np.random.default_rng(config.seed + 1)
+    size = min(config.novelty_train, n)
+    train = alphabet.decode_batch(np.asarray(ids[np.sort(rng.choice(n, size=size, replace=False))]))
+    held = heldout_rows(n, samples, config.seed)
+    rest = np.ones(n, dtype=bool)
+    rest[held] = False
     pool = np.flatnonzero(rest)
-    if config.novelty_train and len(pool):
-        picked = np.sort(np.random.default_rng(config.seed + 1).choice(
-            pool, size=min(config.novelty_train, len(pool)), replace=False))
-        train = alphabet.decode_batch(np.asarray(ids[picked]))
-    else:
-        train = []
-    reference = GenesReference(alphabet, ngrams, train, lengths_hist, symbols)
-    heldout = np.asarray(ids[held])
-    floor = {k: v for k, v in score_ids(heldout, reference).items() if not k.startswith("js")}
-    return GenesReference(alphabet, ngrams, train, lengths_hist, symbols, {**ngrams.floor, **floor})
+    others = np.sort(rng.choice(pool, size=min(size, len(pool)), replace=False))
+    floor = novelty(alphabet.decode_batch(np.asarray(ids[held])), alphabet.decode_batch(np.asarray(ids[others])))
+    return train, floor
 
 
 def score_ids(ids: np.ndarray, reference: GenesReference) -> dict[str, float]:

@@ -24,11 +24,11 @@ from chargan.core.data import RowSampler
 from chargan.core.family import BuildContext, LoadedRun, Parts, deliver
 from chargan.core.run import RunDirectory
 from chargan.corpora import EncodedCorpus
+from chargan.corpora.seqfiles import require_biopython
 from chargan.corpora.sequences import BUILTIN_SEQUENCES, load_sequences, sequence_alphabet, sequence_report
 from chargan.corpora.sources import safe_slug
 from chargan.corpora.units import Alphabet
 from chargan.errors import UserError
-from chargan.genes.biology import require_biopython
 from chargan.genes.config import DataConfig, GenesGANConfig, ModelConfig
 from chargan.genes.evaluation import GenesEvaluator, floor_record, genes_reference, is_dna, score_ids
 from chargan.genes.feedback import Feedback, active_scorer
@@ -36,28 +36,27 @@ from chargan.genes.metrics import nearest_distances
 from chargan.genes.models import GumbelConvGenerator, TauSchedule
 from chargan.sequence.decoding import generate_ids, sample_ids
 from chargan.sequence.models import ConvCritic, ConvGenerator, one_hot
+from chargan.sequence.models import build_models as build_sequence_models
 
 #: Samples `chargan eval` scores when not told (10 batches of 64, as the reference).
 EVAL_SAMPLES = 640
 
 
 def build_models(config: ModelConfig, vocab_size: int) -> tuple[ConvGenerator, ConvCritic]:
-    """The generator (softmax or Gumbel-softmax output) and critic of ``config`` over ``vocab_size`` symbols."""
-    arch = dict(seq_len=config.seq_len, dim=config.dim, n_blocks=config.n_blocks, kernel_size=config.kernel_size,
-                residual_scale=config.residual_scale)
+    """The generator (softmax or Gumbel-softmax output) and critic of ``config`` over ``vocab_size`` symbols:
+    the sequence families' shared pair (`chargan.sequence.models.build_models`)."""
     if config.output == "gumbel":
-        generator: ConvGenerator = GumbelConvGenerator(vocab_size, tau=config.tau, latent_dim=config.latent_dim,
-                                                       **arch)
-    else:
-        generator = ConvGenerator(vocab_size, latent_dim=config.latent_dim, **arch)
-    return generator, ConvCritic(vocab_size, norm=config.critic_norm, **arch)
+        return build_sequence_models(config, vocab_size, GumbelConvGenerator, tau=config.tau)
+    return build_sequence_models(config, vocab_size)
 
 
-def load_run_corpus(data: DataConfig, seq_len: int, progress: bool = True) -> EncodedCorpus:
-    """The encoded sequences a run's data settings name (from the cache when possible)."""
+def load_run_corpus(data: DataConfig, seq_len: int, progress: bool = True,
+                    settings_fixed: bool = False) -> EncodedCorpus:
+    """The encoded sequences a run's data settings name (from the cache when possible); ``settings_fixed``: the
+    run is trained, so a refused record's error suggests no flag that would change them (`load_sequences`)."""
     return load_sequences(data.corpus, alphabet=data.alphabet, seq_len=seq_len, fmt=data.format, column=data.column,
                           filter=data.filter, errors=data.errors, long=data.long, max_lines=data.max_lines,
-                          progress=progress)
+                          progress=progress, settings_fixed=settings_fixed)
 
 
 def run_alphabet(config: GenesGANConfig) -> Alphabet:
@@ -147,18 +146,23 @@ def sample(loaded: LoadedRun, n: int, seed: int | None, decode: str = "argmax", 
 
 def evaluate(loaded: LoadedRun, n: int | None, seed: int | None, reference: str | None,
              progress: bool) -> dict[str, Any]:
-    """Every figure of `chargan.genes.evaluation` for ``n`` samples against the run's corpus (or the sequence
-    file ``reference``, read with the run's alphabet and policies), with their floors."""
+    """Every figure of `chargan.genes.evaluation` for ``n`` samples, with their floors: k-mers, lengths and
+    composition against the run's corpus or the sequence file ``reference`` (read with the run's alphabet and
+    policies), novelty always against the run's own corpus (the sequences it could have copied)."""
     config: GenesGANConfig = loaded.config
     n = EVAL_SAMPLES if n is None else n
     _require_tools(config)
-    data = config.data if reference is None else replace(config.data, corpus=reference, format="auto", filter=None,
-                                                         max_lines=None)
-    corpus = load_run_corpus(data, config.model.seq_len, progress=progress)
-    if corpus.vocab != run_alphabet(config):
-        raise UserError(f"{corpus.name} is not over the run's {config.data.alphabet} alphabet")
-    ref = genes_reference(corpus.ids, corpus.vocab, config.eval, cache_dir=corpus.cache_path,  # type: ignore[arg-type]
-                          samples=n)
+    scored = corpus = None
+    if reference is None or config.eval.novelty_train:  # the novelty set is always the run's own corpus
+        scored = corpus = load_run_corpus(config.data, config.model.seq_len, progress=progress, settings_fixed=True)
+    if reference is not None:
+        data = replace(config.data, corpus=reference, format="auto", filter=None, max_lines=None)
+        scored = load_run_corpus(data, config.model.seq_len, progress=progress, settings_fixed=True)
+        if scored.vocab != run_alphabet(config):
+            raise UserError(f"{scored.name} is not over the run's {config.data.alphabet} alphabet")
+    assert scored is not None
+    ref = genes_reference(scored.ids, scored.vocab, config.eval, cache_dir=scored.cache_path,  # type: ignore[arg-type]
+                          samples=n, train_ids=None if corpus is None else corpus.ids)
     ids = generate_ids(loaded.generator, n, seed=config.eval.seed if seed is None else seed)
-    return {"run": str(loaded.root), "iteration": loaded.iteration, "samples": n, "reference": corpus.description,
-            **score_ids(ids, ref), **floor_record(ref), "floor_samples": min(n, max(len(corpus.ids) // 2, 1))}
+    return {"run": str(loaded.root), "iteration": loaded.iteration, "samples": n, "reference": scored.description,
+            **score_ids(ids, ref), **floor_record(ref), "floor_samples": min(n, max(len(scored.ids) // 2, 1))}

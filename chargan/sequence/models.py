@@ -9,6 +9,8 @@ records of fixed length fit the same modules.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import torch
 from einops import rearrange
 from huggingface_hub import PyTorchModelHubMixin
@@ -239,3 +241,35 @@ class ConvCritic(nn.Module):
         if x.dim() != 3 or x.shape[1:] != (self.seq_len, self.vocab_size):
             raise ValueError(f"expected (batch, {self.seq_len}, {self.vocab_size}), got {tuple(x.shape)}")
         return rearrange(pointwise(x, self.embed), "b t d -> b d t")
+
+
+class ConvPairConfig(Protocol):
+    """The model settings `build_models` reads: any family's model section with these fields."""
+
+    @property
+    def seq_len(self) -> int: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def latent_dim(self) -> int: ...
+    @property
+    def n_blocks(self) -> int: ...
+    @property
+    def kernel_size(self) -> int: ...
+    @property
+    def residual_scale(self) -> float: ...
+    @property
+    def critic_norm(self) -> str: ...
+
+
+def build_models(config: ConvPairConfig, vocab_size: int, generator_class: type[ConvGenerator] = ConvGenerator,
+                 **generator_options: Any) -> tuple[ConvGenerator, ConvCritic]:
+    """The generator and critic of ``config`` over ``vocab_size`` symbols, one architecture for both.
+
+    ``generator_class`` (a `ConvGenerator` subclass, e.g. the genes family's Gumbel-softmax one) is built
+    with the shared arguments plus ``generator_options``.
+    """
+    arch = dict(seq_len=config.seq_len, dim=config.dim, n_blocks=config.n_blocks, kernel_size=config.kernel_size,
+                residual_scale=config.residual_scale)
+    generator = generator_class(vocab_size, latent_dim=config.latent_dim, **arch, **generator_options)
+    return generator, ConvCritic(vocab_size, norm=config.critic_norm, **arch)

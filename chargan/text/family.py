@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chargan.core import distributed
+from chargan.core.atomic import atomic_write
 from chargan.core.data import RowSampler
 from chargan.core.family import BuildContext, LoadedRun, Parts, deliver
 from chargan.core.run import RunDirectory
@@ -22,9 +23,9 @@ from chargan.corpora.sources import safe_slug
 from chargan.corpora.units import AnyVocabulary, SubwordVocabulary, VocabularyError, load_vocabulary
 from chargan.errors import UserError
 from chargan.sequence.decoding import sample_ids
-from chargan.sequence.models import ConvCritic, ConvGenerator, one_hot
+from chargan.sequence.models import ConvGenerator, build_models, one_hot
 from chargan.sequence.ngrams import ngram_stats
-from chargan.text.config import LanguageGANConfig, ModelConfig
+from chargan.text.config import LanguageGANConfig
 from chargan.text.corpus import corpus_reference, ensure_billion_word, load_run_corpus
 from chargan.text.evaluation import TextEvaluator, generate_ids, reference_stats, score_ids
 from chargan.text.metrics import copy_rate, word_hit_rate, word_set
@@ -32,15 +33,6 @@ from chargan.text.metrics import copy_rate, word_hit_rate, word_set
 VOCAB_FILE = "vocab.json"
 #: Samples `chargan eval` scores when not told (10 batches of 64, as the reference).
 EVAL_SAMPLES = 640
-
-
-def build_models(config: ModelConfig, vocab_size: int) -> tuple[ConvGenerator, ConvCritic]:
-    """The generator and critic of ``config`` over ``vocab_size`` symbols."""
-    arch = dict(seq_len=config.seq_len, dim=config.dim, n_blocks=config.n_blocks,
-                kernel_size=config.kernel_size, residual_scale=config.residual_scale)
-    generator = ConvGenerator(vocab_size, latent_dim=config.latent_dim, **arch)
-    critic = ConvCritic(vocab_size, norm=config.critic_norm, **arch)
-    return generator, critic
 
 
 def prepare(config: LanguageGANConfig) -> LanguageGANConfig:
@@ -80,7 +72,7 @@ def build(config: LanguageGANConfig, context: BuildContext) -> Parts:
                  f"{len(corpus.ids):,} lines, vocabulary of {len(vocab)} symbols; device {context.device}; "
                  f"run {context.run.root}",
                  f"floor (held-out real lines vs the rest): {floor}"],
-        save_files=lambda run: vocab.save(run.root / VOCAB_FILE),
+        save_files=lambda run: atomic_write(run.root / VOCAB_FILE, vocab.save),  # a kill leaves no half vocab
     )
 
 
