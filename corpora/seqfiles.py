@@ -106,6 +106,10 @@ def parse_filter(spec: str | None) -> tuple[str, str] | None:
 def read_sequences(path: Path, fmt: str, columns: TableColumns = TableColumns()) -> Iterator[tuple[str, str]]:
     """``(record, sequence)`` of every record of ``path`` read as ``fmt`` (see the module docstring)."""
     fmt = detect_format(path, fmt)
+    if fmt != "table" and (columns.filter is not None or columns.column != TableColumns.column):
+        # A column or a filter on a file that is not read as a table would be ignored: say so instead.
+        raise CorpusError(f"{path} reads as {fmt}, not as a table, so a column or a row filter cannot apply",
+                          hint="give --format table if it is a TSV/CSV table, or drop --column and --filter")
     if fmt == "fasta":
         return _fasta(path)
     if fmt == "table":

@@ -82,6 +82,15 @@ def test_an_unknown_column_is_an_error_naming_the_header(tmp_path: Path) -> None
         load_sequences(path, seq_len=3)
 
 
+def test_a_column_or_filter_on_a_file_that_is_not_a_table_is_an_error(tmp_path: Path) -> None:
+    fasta = _write(tmp_path / "g.fa", FASTA)
+    with pytest.raises(CorpusError, match="reads as fasta, not as a table") as caught:
+        load_sequences(fasta, seq_len=6, filter="label=1")
+    assert "--format table" in caught.value.hint
+    with pytest.raises(CorpusError, match="reads as lines"):
+        load_sequences(_write(tmp_path / "g.txt", "ATG\n"), seq_len=3, column="2")
+
+
 def test_a_symbol_outside_the_alphabet_names_the_record_and_position(tmp_path: Path) -> None:
     path = _write(tmp_path / "bad.fa", ">good\nACGT\n>bad one\nACXGT\n")
     with pytest.raises(UserError, match=r"record 2 \(bad\), position 3: 'X' is not in the dna alphabet") as info:

@@ -90,6 +90,10 @@ class TrainerView(Protocol):
 
     def save(self) -> None: ...
 
+    def evaluate_generator(self, generator: nn.Module) -> dict[str, float]:
+        """The evaluator's metrics of ``generator`` at this iteration (in eval mode, without gradients)."""
+        ...
+
 
 class Callback:
     """A training-loop observer; every hook does nothing unless overridden (order: module docstring)."""

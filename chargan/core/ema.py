@@ -80,14 +80,7 @@ class GeneratorAverage(Callback):
         The raw evaluation runs first so that what the evaluator leaves behind
         (the sample file of this iteration, TensorBoard's text) is the average's.
         """
-        assert trainer.evaluate is not None
-        was_training = generator.training
-        generator.eval()
-        try:
-            with torch.no_grad():
-                raw = trainer.evaluate(generator, trainer.iteration)
-        finally:
-            generator.train(was_training)
+        raw = trainer.evaluate_generator(generator)
         headline = getattr(trainer.evaluate, "headline", None)
         keep = [headline] if headline in raw else list(raw)  # no headline: every figure
         self._raw_metrics = {k + RAW_SUFFIX: raw[k] for k in keep}

@@ -228,18 +228,23 @@ class Trainer:
             self.stop_signal = "SIGTERM (another rank)"
         return self.stop_signal is not None
 
+    def evaluate_generator(self, generator: nn.Module) -> dict[str, float]:
+        """The evaluator's metrics of ``generator`` at this iteration, in eval mode and without gradients."""
+        assert self.evaluate is not None
+        was_training = generator.training
+        generator.eval()
+        try:
+            with torch.no_grad():
+                return self.evaluate(generator, self.iteration)
+        finally:
+            generator.train(was_training)
+
     def _run_evaluation(self) -> dict[str, float]:
         """The evaluator on the generator the callbacks choose (the trained one by default), in eval mode."""
         generator = self.generator
         for callback in self.callbacks:
             generator = callback.evaluation_generator(self, generator)
-        was_training = generator.training
-        generator.eval()
-        try:
-            with torch.no_grad():
-                metrics = self.evaluate(generator, self.iteration)
-        finally:
-            generator.train(was_training)
+        metrics = self.evaluate_generator(generator)
         for callback in self.callbacks:  # a weight average adds the raw generator's figures
             metrics = callback.evaluation_metrics(self, metrics)
         self._last_eval, self._last_eval_iteration = dict(metrics), self.iteration
