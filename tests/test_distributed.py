@@ -198,3 +198,36 @@ def test_torchrun_cli_trains_resumes_and_writes_the_run_once(tmp_path: Path) -> 
     trained = [r["iteration"] for r in records if "critic_loss" in r]
     assert trained == [1, 2, 3]  # each iteration logged once, by rank 0
     assert latest_checkpoint(run / "checkpoints").name == "step_00000003"
+
+
+def test_torchrun_trains_and_resumes_a_genes_run_like_a_text_run(tmp_path: Path) -> None:
+    """The genes family goes through the same runner: two ranks train, resume and log each iteration once."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("rapidfuzz")
+    rng = np.random.default_rng(0)
+    corpus = tmp_path / "genes.txt"
+    corpus.write_text("".join("ATG" + "".join(rng.choice(list("ACGT"), size=3 * int(k))) + "TAA\n"
+                              for k in rng.integers(2, 8, 120)))
+    port = free_port()
+    run = tmp_path / "run"
+    tiny = ["--dim", "8", "--n-blocks", "1", "--seq-len", "30", "--batch-size", "8", "--critic-iters", "1",
+            "--eval-every", "2", "--checkpoint-every", "1", "--log-every", "1", "--eval-samples", "32",
+            "--eval-novelty-train", "50", "--no-progress"]
+
+    def torchrun(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+                   "--master-port", str(port), "-m", "chargan.cli", "train", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+    first = torchrun("--config", "genes-cpu", "--corpus", str(corpus), "--iterations", "2", "--run-dir", str(run), *tiny)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.stdout.count("finished at iteration 2") == 1
+    again = torchrun("--resume", "--run-dir", str(run), "--iterations", "3", "--no-progress")
+    assert again.returncode == 0, again.stderr[-3000:]
+    records = RunDirectory(run).read_metrics()
+    assert [r["iteration"] for r in records if "critic_loss" in r] == [1, 2, 3]
+    assert [r["iteration"] for r in records if "valid_gene" in r] == [0, 2, 3]  # genes evaluations (3: the last)
+    assert latest_checkpoint(run / "checkpoints").name == "step_00000003"

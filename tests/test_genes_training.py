@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from chargan.cli.main import cli
 from click.testing import CliRunner
 
@@ -93,6 +94,23 @@ def test_a_resumed_feedback_run_continues_the_same_feedback(gene_file: str, tmp_
     with pytest.raises(Exception, match="names no scorer"):
         genes.train(config.with_overrides(iterations=14), half.run.root, resume=True, progress=False,
                     echo=lambda line: None)
+
+
+def test_a_resumed_gumbel_run_draws_the_same_noise(gene_file: str, tmp_path: Path, one_thread: None) -> None:
+    """The Gumbel noise stream travels in the checkpoint: weights and metrics equal the uninterrupted run's."""
+    config = _config(gene_file, iterations=6, eval_every=6, checkpoint_every=3, log_every=3, output="gumbel",
+                     tau=0.5, dim=8, n_blocks=1, eval_samples=64, eval_novelty_train=50)
+    straight = genes.train(config, tmp_path / "straight", progress=False, echo=lambda line: None)
+    half = genes.train(config.with_overrides(iterations=3), tmp_path / "resumed", progress=False,
+                       echo=lambda line: None)
+    resumed = genes.train(config, half.run.root, resume=True, progress=False, echo=lambda line: None)
+    want = load_run(straight.run.root).generator.state_dict()
+    got = load_run(resumed.run.root).generator.state_dict()
+    assert all(torch.equal(want[k], got[k]) for k in want)
+    timing = ("seconds", "it_per_sec")
+    strip = lambda records: [{k: v for k, v in r.items() if k not in timing} for r in records]  # noqa: E731
+    # The half run's last record also holds its closing evaluation (at 3), which the straight run has not.
+    assert strip(resumed.run.read_metrics())[-1] == strip(straight.run.read_metrics())[-1]
 
 
 TINY = ["--seq-len", "51", "--long", "skip", "--dim", "8", "--n-blocks", "1", "--batch-size", "8",
