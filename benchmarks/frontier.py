@@ -196,7 +196,8 @@ def plot(contenders: list[Contender], widths: list[int], recipe_names: list[str]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0, help="training minutes per contender")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per width and recipe")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per width and recipe (from --first-seed)")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed (to add seeds to an earlier run)")
     parser.add_argument("--width", action="append", type=int, help="model widths (default 32, 64, 128)")
     parser.add_argument("--recipe", action="append", help="recipes (default: all; see the module docstring)")
     parser.add_argument("--variant", default="bf16-fused", choices=list(VARIANTS),
@@ -222,7 +223,7 @@ def main() -> None:
           f"vocabulary {len(data.corpus.vocab)}")
     print("floor: " + "  ".join(f"{k}={v:.4f}" for k, v in data.reference.floor.items()))
     contenders = [Contender(w, r, all_recipes[r], args.variant, s, data)
-                  for s in range(args.seeds) for w in widths for r in names]
+                  for s in range(args.first_seed, args.first_seed + args.seeds) for w in widths for r in names]
     largest = max(sum(p.numel() for p in c.generator.parameters()) * 2 for c in contenders)  # critic: about as large
     print(set_threads(args.threads, largest), flush=True)
     race(contenders, args.minutes * 60, args.eval_seconds, None, 0)
