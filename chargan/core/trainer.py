@@ -11,8 +11,6 @@ checkpoints, TensorBoard, the progress bar) is the callbacks'.
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +29,7 @@ from chargan.core.guard import check_guard
 from chargan.core.progress import ProgressBar, progress_echo
 from chargan.core.run import RunDirectory
 from chargan.core.steps import Steps
+from chargan.core.stop_signals import StopSignals
 from chargan.core.tensorboard import TENSORBOARD_DIR, TensorBoard
 from chargan.errors import TrainingDiverged, UserError
 
@@ -166,7 +165,7 @@ class Trainer:
         self._notify("on_fit_start")
         result: TrainResult | None = None
         try:
-            with _StopSignals(self):
+            with StopSignals(self):
                 result = self._loop()
                 # Inside the signal guard: a second SIGTERM cannot cut the last checkpoint short.
                 self._notify("on_fit_end", result)
@@ -387,30 +386,3 @@ def _callback_states(callbacks: list[Callback]) -> dict[str, dict[str, Any]]:
 
 def _silent(message: str) -> None:
     """The echo of ranks other than 0: one process speaks for the group."""
-
-
-class _StopSignals:
-    """Turn Ctrl-C and SIGTERM into a request to stop at the next iteration boundary.
-
-    Stopping between iterations keeps the checkpoint consistent (no
-    half-applied critic updates). A second Ctrl-C stops at once.
-    """
-
-    def __init__(self, trainer: Trainer) -> None:
-        self.trainer = trainer
-        self.previous: dict[int, Any] = {}
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        if self.trainer.stop_signal is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.trainer.stop_signal = signal.Signals(signum).name
-
-    def __enter__(self) -> _StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
