@@ -38,7 +38,6 @@ import dataclasses
 import json
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,7 +46,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_train_step import VARIANTS, PortIteration, build, one_hot_sampler  # noqa: E402
-from quality_budget import race  # noqa: E402
+from quality_budget import TimedSteps, race  # noqa: E402
 
 from chargan import Trainer, get_preset  # noqa: E402
 from chargan.core.device import set_threads  # noqa: E402
@@ -69,7 +68,7 @@ def recipes(noise: float, anneal: int) -> dict[str, dict]:
             "best": {**ttur, **ema, **smoothing}, "port": {}}
 
 
-class Contender:
+class Contender(TimedSteps):
     """One width, recipe and seed: its step, training clock and curve (the interface `quality_budget.race` drives)."""
 
     def __init__(self, width: int, recipe: str, overrides: dict, variant: str, seed: int, data: Data) -> None:
@@ -103,15 +102,6 @@ class Contender:
         heldout = {f"heldout_{k}": v for k, v in score_ids(ids, self.data.heldout_stats, vocab).items()}
         return {"seconds": round(self.trained, 1), "iterations": self.iterations,
                 **score_ids(ids, self.data.reference.stats, vocab), **heldout}
-
-    def train_for(self, seconds: float | None = None, iterations: int | None = None) -> None:
-        stop_time = self.trained + seconds if seconds is not None else float("inf")
-        stop_iteration = self.iterations + iterations if iterations is not None else float("inf")
-        while self.trained < stop_time and self.iterations < stop_iteration:
-            start = time.perf_counter()
-            self.step()
-            self.trained += time.perf_counter() - start
-            self.iterations += 1
 
 
 def _then(first: Callable[[], object], second: Callable[[], object]) -> Callable[[], None]:

@@ -29,6 +29,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -45,7 +46,26 @@ SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" /
 IMPLS = ["port", *(f"chargan-{v}" for v in VARIANTS)]
 
 
-class Contender:
+class TimedSteps:
+    """A contender's training clock: ``step()`` counted in ``trained`` seconds and ``iterations`` (set by the
+    subclass), so that `race` can give every contender the same slices of training time."""
+
+    step: Callable[[], object]
+    trained: float
+    iterations: int
+
+    def train_for(self, seconds: float | None = None, iterations: int | None = None) -> None:
+        """Train ``seconds`` more of training time, or ``iterations`` more iterations."""
+        stop_time = self.trained + seconds if seconds is not None else float("inf")
+        stop_iteration = self.iterations + iterations if iterations is not None else float("inf")
+        while self.trained < stop_time and self.iterations < stop_iteration:
+            start = time.perf_counter()
+            self.step()
+            self.trained += time.perf_counter() - start
+            self.iterations += 1
+
+
+class Contender(TimedSteps):
     """One implementation and seed under test: its step function, training clock and JS curve."""
 
     def __init__(self, impl: str, seed: int, corpus, reference) -> None:
@@ -68,15 +88,6 @@ class Contender:
         return {"seconds": round(self.trained, 1), "iterations": self.iterations,
                 **score_ids(ids, self.reference.stats, self.corpus.vocab)}
 
-    def train_for(self, seconds: float | None = None, iterations: int | None = None) -> None:
-        """Train ``seconds`` more of training time, or ``iterations`` more iterations."""
-        stop_time = self.trained + seconds if seconds is not None else float("inf")
-        stop_iteration = self.iterations + iterations if iterations is not None else float("inf")
-        while self.trained < stop_time and self.iterations < stop_iteration:
-            start = time.perf_counter()
-            self.step()
-            self.trained += time.perf_counter() - start
-            self.iterations += 1
 
 
 def race(contenders: list[Contender], budget_s: float | None, eval_s: float,
