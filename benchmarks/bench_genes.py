@@ -9,7 +9,9 @@ Three parts (each its own sub-command; ``all`` runs them in turn):
   their held-out floors, novelty (mean edit distance to the nearest training
   gene, exact copies); and ``genes_quality.png``.
 - ``novelty``: the seconds of one novelty measurement at the evaluation's
-  size, 640 samples against 3,000 training genes (``rapidfuzz.process.extractOne``).
+  size, 640 samples against 3,000 training genes (chargan's bounded search
+  against rapidfuzz's all-pairs ``cdist``), beside the seconds an evaluation
+  takes to generate its 640 samples at ``genes-cpu`` and ``genes``.
 - ``speed``: seconds per generator iteration at the ``genes`` config (or
   smaller, ``--dim``), chargan's `Trainer` against FBGAN's own training step
   written the way its ``wgan_gp_gene.py`` writes it: real batches one-hot
@@ -21,6 +23,7 @@ Three parts (each its own sub-command; ``all`` runs them in turn):
   The two alternate round by round, so both see the same machine load.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_genes.py quality --minutes 10
+    python benchmarks/bench_genes.py quality --minutes 20 --train-flags="--precision bf16 --ema-decay 0.999 --ema-warmup"
     python benchmarks/bench_genes.py quality --from-run runs/fbgan-genes-genes-cpu-...   # a finished run
     OMP_NUM_THREADS=1 python benchmarks/bench_genes.py novelty
     OMP_NUM_THREADS=1 python benchmarks/bench_genes.py speed --dim 64 --rounds 3
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import statistics
 import subprocess
@@ -45,12 +49,15 @@ GENES = "fbgan-genes"
 
 
 # ------------------------------------------------------------------ quality over time
-def quality(minutes: float, eval_every: int, out: Path, run: Path | None = None) -> None:
-    """Train genes-cpu for ``minutes`` (or read the finished ``run``), then print the table and draw the PNG."""
+def quality(minutes: float, eval_every: int, out: Path, run: Path | None = None,
+            flags: tuple[str, ...] = ()) -> None:
+    """Train genes-cpu (with extra ``flags``) for ``minutes`` (or read the finished ``run``); print the table, draw the PNG."""
     if run is None:
         run = out / f"genes-cpu-{time.strftime('%Y%m%d-%H%M%S')}"
-        cmd = ["chargan", "train", "--config", "genes-cpu", "--iterations", "1000000", "--eval-every",
-               str(eval_every), "--checkpoint-every", str(eval_every * 5), "--run", str(run), "--no-progress"]
+        # The chargan beside this interpreter (a venv's), so the benchmark runs without the venv activated.
+        beside = Path(sys.executable).with_name("chargan")
+        cmd = [str(beside) if beside.exists() else "chargan", "train", "--config", "genes-cpu", "--iterations", "1000000", "--eval-every",
+               str(eval_every), "--checkpoint-every", str(eval_every * 5), "--run", str(run), "--no-progress", *flags]
         print("+", " ".join(cmd), f"(stopped after {minutes:g} minutes)", flush=True)
         started = time.perf_counter()
         process = subprocess.Popen(cmd)
@@ -69,7 +76,7 @@ def quality(minutes: float, eval_every: int, out: Path, run: Path | None = None)
         print(f"| {r['iteration']} | {r.get('seconds', 0) / 60:.1f} | {r['valid_gene']:.3f} | "
               f"{r['js3']:.4f} ({floor['floor_js3']:.4f}) | {r['js6']:.4f} ({floor['floor_js6']:.4f}) | "
               f"{r['novelty_mean']:.1f} ({floor['floor_novelty_mean']:.1f}) | {r['novelty_copies']:.3f} |")
-    _plot(rows, floor, out / "genes_quality.png")
+    _plot(rows, floor, run / "genes_quality.png")
 
 
 def _plot(rows: list[dict], floor: dict, path: Path) -> None:
@@ -97,21 +104,50 @@ def _plot(rows: list[dict], floor: dict, path: Path) -> None:
 
 # ------------------------------------------------------------------ novelty's cost
 def novelty_timing(repeats: int) -> None:
-    from chargan.corpora.sequences import load_sequences
+    """Novelty's seconds (chargan's search against all pairs) beside an evaluation's generation at both configs."""
+    import torch
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
 
+    from chargan.corpora.sequences import load_sequences
+    from chargan.genes import CONFIGS
+    from chargan.genes.family import build_models
     from chargan.genes.metrics import nearest_distances
+    from chargan.sequence.decoding import generate_ids
 
     corpus = load_sequences(GENES, seq_len=156)
-    train = list(corpus.lines(3000))
+    lines = list(corpus.lines())
     rng = np.random.default_rng(0)
-    samples = ["".join(rng.choice(list("ACGT"), size=int(n))) for n in rng.integers(39, 157, size=640)]
-    times = []
-    for _ in range(repeats):
+    train = [lines[i] for i in rng.choice(len(lines), size=3000, replace=False)]
+
+    def mutated(gene: str, rate: float) -> str:
+        return "".join(rng.choice(list("ACGT")) if rng.random() < rate else base for base in gene)
+
+    sets = {"near the genes (40% of bases changed)": [mutated(lines[i], 0.4) for i in rng.choice(len(lines), 640)],
+            "random": ["".join(rng.choice(list("ACGT"), size=int(n))) for n in rng.integers(39, 157, size=640)]}
+
+    def all_pairs(samples: list[str], train: list[str]) -> np.ndarray:
+        return process.cdist(samples, train, scorer=Levenshtein.distance, workers=-1).min(axis=1)
+
+    print(f"novelty: 640 samples x {len(train)} training genes, median of {repeats}")
+    for name, samples in sets.items():
+        for label, search, threads in (("chargan (nearest_distances)", nearest_distances, 1),
+                                       ("all pairs (process.cdist)", all_pairs, os.cpu_count())):
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                search(samples, train)
+                times.append(time.perf_counter() - started)
+            print(f"  {name}, {label}, {threads} thread(s): {statistics.median(times):.2f} s")
+    for config_name in ("genes-cpu", "genes"):
+        model = CONFIGS[config_name].model
+        generator, _ = build_models(model, 5)
+        generate_ids(generator.eval(), 64, seed=0)  # warm-up
         started = time.perf_counter()
-        nearest_distances(samples, train)
-        times.append(time.perf_counter() - started)
-    print(f"novelty: 640 samples x {len(train)} training genes (rapidfuzz extractOne, 1 thread): "
-          f"median {statistics.median(times):.2f} s over {repeats} repeats")
+        with torch.no_grad():
+            generate_ids(generator, 640, seed=0)
+        print(f"  an evaluation's generation of 640 samples at {config_name} (DIM {model.dim}, "
+              f"{torch.get_num_threads()} thread(s)): {time.perf_counter() - started:.2f} s")
 
 
 # ------------------------------------------------------------------ a training step vs FBGAN's
@@ -239,6 +275,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="novelty: timed measurements")
     parser.add_argument("--from-run", type=Path, default=None,
                         help="quality: tabulate and plot this finished genes run instead of training one")
+    parser.add_argument("--train-flags", default="",
+                        help='quality: more `chargan train` flags, e.g. --train-flags="--ema-decay 0.999 --ema-warmup"')
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -247,7 +285,7 @@ def main() -> None:
     if args.part in ("speed", "all"):
         speed(args.dim, args.critic_iters, args.rounds, args.precision)
     if args.part in ("quality", "all"):
-        quality(args.minutes, args.eval_every, args.out, args.from_run)
+        quality(args.minutes, args.eval_every, args.out, args.from_run, tuple(shlex.split(args.train_flags)))
     sys.stdout.flush()
 
 

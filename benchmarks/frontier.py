@@ -14,6 +14,8 @@ Every contender is the `cpu` preset's model at one width (``--width``; DIM
 - ``smoothing``: the preset's recipe with Sobolev-style smoothed real one-hots (s = 0.1) and log-space
   noise (``--noise``, annealed over ``--anneal`` iterations: a few minutes' run is far shorter than
   the paper's 30k);
+- ``ttur-ema``: ttur + ema;
+- ``ema-b128``: ema with batches of 128 rows (a small model's step costs far less than twice as much);
 - ``best``: ttur + ema + smoothing;
 - ``port``: the eager float32 port of `bench_train_step.py` (the public ports' recipe and code), DIM as given.
 
@@ -65,7 +67,8 @@ def recipes(noise: float, anneal: int) -> dict[str, dict]:
     ema = {"ema_decay": 0.999, "ema_warmup": True}
     smoothing = {"real_smoothing": 0.1, "real_noise": noise, "noise_anneal_iterations": anneal}
     return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema, "smoothing": smoothing,
-            "best": {**ttur, **ema, **smoothing}, "port": {}}
+            "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128}, "best": {**ttur, **ema, **smoothing},
+            "port": {}}
 
 
 class Contender(TimedSteps):

@@ -12,7 +12,7 @@ from chargan.corpora.units import Alphabet
 from chargan.errors import UserError
 from chargan.genes.biology import is_valid_gene, valid_gene_fraction
 from chargan.genes.config import EvalConfig
-from chargan.genes.evaluation import genes_reference, is_dna, score_ids
+from chargan.genes.evaluation import genes_reference, is_dna, kmer_js, score_ids
 from chargan.genes.feedback import Feedback, import_scorer
 from chargan.genes.metrics import histogram_js, lengths, nearest_distances, novelty
 from chargan.genes.models import GumbelConvGenerator, TauSchedule, tau_at
@@ -58,7 +58,11 @@ def _levenshtein(a: str, b: str) -> int:
     return row[-1]
 
 
-def test_novelty_equals_a_slow_pure_python_edit_distance() -> None:
+@pytest.mark.parametrize("first", [50, 3])  # 3: most of the search runs in the bounded second stage
+def test_novelty_equals_a_slow_pure_python_edit_distance(first: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chargan.genes import metrics
+
+    monkeypatch.setattr(metrics, "_FIRST_CANDIDATES", first)
     rng = random.Random(0)
     train = ["".join(rng.choice("ACGT") for _ in range(rng.randint(5, 30))) for _ in range(40)]
     samples = ["".join(rng.choice("ACGT") for _ in range(rng.randint(0, 30))) for _ in range(25)] + train[:3]
@@ -93,6 +97,18 @@ def test_copies_of_held_out_genes_count_as_copies() -> None:
     other = DNA.encode_batch(["ATGCCCAAATAA"] * 60 + genes[:60], 48)
     against = genes_reference(other, DNA, EvalConfig(samples=30, novelty_train=300), train_ids=ids)
     assert sorted(against.train) == sorted(genes) and score_ids(ids[200:], against)["novelty_copies"] == 1.0
+
+
+def test_k_mer_figures_leave_padding_out_and_score_empty_samples_as_farthest() -> None:
+    rng = np.random.default_rng(1)
+    genes = ["ATG" + "".join(rng.choice(["AAA", "GCT", "CCC", "GGA"], size=int(k))) + "TAA"
+             for k in rng.integers(3, 12, size=300)]
+    reference = genes_reference(DNA.encode_batch(genes, 48), DNA, EvalConfig(samples=50, novelty_train=0))
+    # The same genes in rows twice as long: only padding differs, and no k-mer holds it.
+    short, long = (kmer_js(DNA.encode_batch(genes[:50], n), reference.ngrams.stats, len(DNA)) for n in (48, 96))
+    assert short == long and set(short) == {f"js{k}" for k in range(1, 7)} and short["js6"] < 0.5
+    empty = score_ids(np.zeros((50, 48), dtype=np.uint8), reference)
+    assert all(empty[f"js{k}"] == 1.0 for k in range(1, 7)) and empty["valid_gene"] == 0.0
 
 
 def test_histogram_js_and_lengths() -> None:
@@ -187,6 +203,28 @@ def test_a_scorer_by_name_and_bad_scores() -> None:
     feedback = Feedback(lambda s: [1.0], rows, DNA, every=1, samples=3, threshold=0.5)
     with pytest.raises(UserError, match="returned 1 scores for 3 sequences"):
         feedback.feed(_Constant([1, 1, 1, 1]), 1)
+
+
+def test_under_torchrun_only_rank_0_scores_and_every_rank_takes_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chargan.core import distributed
+
+    rank0_rows = DNA.encode_batch(["GGGG", "CCCC"], 4)
+    sent: list[object] = []
+    monkeypatch.setattr(distributed, "is_main_process", lambda: False)
+    monkeypatch.setattr(distributed, "broadcast_object", lambda obj: sent.append(obj) or (rank0_rows, None))
+    rows = DNA.encode_batch(["AAAA"] * 3, 4)
+
+    def never(sequences: list[str]) -> list[float]:
+        raise AssertionError("a rank other than 0 called the scorer")
+
+    feedback = Feedback(never, rows, DNA, every=1, samples=4, threshold=0.5)
+    assert feedback.feed(_Constant([4, 4, 4, 4]), 1) == 2  # rank 0's two rows, not this rank's samples
+    assert DNA.decode_batch(rows) == ["GGGG", "CCCC", "AAAA"] and sent == [(None, None)]
+    assert feedback.accepted == 2 / 4
+    # Rank 0's scorer failed: every rank raises its error instead of waiting for rows.
+    monkeypatch.setattr(distributed, "broadcast_object", lambda obj: (None, "the feedback scorer broke"))
+    with pytest.raises(UserError, match="the feedback scorer broke"):
+        feedback.feed(_Constant([4, 4, 4, 4]), 2)
 
 
 @pytest.mark.parametrize("module, call", [

@@ -76,6 +76,18 @@ def test_counts_match_dict_reference(order, skewed, padded, counting_path):
     assert np.all(np.diff(stats.keys) > 0)
 
 
+@pytest.mark.parametrize("order", [1, 2, 3, 6])
+def test_a_skipped_id_leaves_out_every_ngram_holding_it(order, counting_path):
+    rng = np.random.default_rng(order)
+    ids = random_ids(rng, 80, 14, 4, padded=True, low=1)
+    ids[::7, 3] = 0  # padding inside rows too: windows across it are left out as well
+    stats = ngram_stats(ids, 5, orders=(order,), skip=0)[0]
+    expected = Counter({g: c for g, c in dict_counts(ids, order).items() if 0 not in g})
+    assert stats_as_counter(stats) == expected and expected  # the test data holds padding-free windows
+    assert stats_as_counter(ngram_stats(ids, 5, orders=(order,))[0]) != expected  # without skip, padding counts
+    assert ngram_js(ids, [stats], 5, skip=0) == {f"js{order}": 0.0}
+
+
 def test_key_packing_convention():
     # key = sum_k id_k * vocab_size**k, id_k the k-th character of the n-gram
     ids = np.array([[3, 1, 4, 1]], dtype=np.uint8)

@@ -3,8 +3,9 @@
 Per evaluation (640 argmax-decoded samples by default):
 
 - ``js1`` .. ``js6``: k-mer JS divergence (bits) against the training rows,
-  by the text family's vectorized n-gram code (`chargan.sequence.ngrams`),
-  padding counted as a symbol as there;
+  by the text family's vectorized n-gram code (`chargan.sequence.ngrams`);
+  k-mers holding padding are left out (the lengths are scored apart), and
+  samples with no k-mer of an order at all (all padding) score 1.0 there;
 - ``valid_gene`` (DNA alphabets, `is_dna`): the fraction of valid genes
   (`chargan.genes.biology`);
 - ``novelty_mean``, ``novelty_median``, ``novelty_copies``: each sample's
@@ -40,9 +41,11 @@ from chargan.genes.biology import valid_gene_fraction
 from chargan.genes.config import EvalConfig
 from chargan.genes.metrics import histogram_js, length_histogram, lengths, novelty, symbol_histogram
 from chargan.sequence.decoding import generate_ids
-from chargan.sequence.ngrams import ngram_js
+from chargan.sequence.ngrams import NgramStats, js_divergence, ngram_stats
 from chargan.sequence.reference import ReferenceStats, heldout_rows, reference_stats
 
+#: The padding symbol's id (every alphabet's first).
+PAD_ID = 0
 #: Rows read per chunk when counting a corpus's lengths and symbols.
 _CHUNK_ROWS = 1 << 16
 
@@ -85,7 +88,8 @@ def genes_reference(ids: np.ndarray, alphabet: Alphabet, config: EvalConfig, cac
     """
     samples = config.samples if samples is None else samples
     n = len(ids)
-    ngrams = reference_stats(ids, len(alphabet), samples, config.orders, config.seed, cache_dir, tag="genes")
+    ngrams = reference_stats(ids, len(alphabet), samples, config.orders, config.seed, cache_dir, tag="genes",
+                             skip=PAD_ID)
     held = heldout_rows(n, samples, config.seed)
     rest = np.ones(n, dtype=bool)
     rest[held] = False
@@ -125,11 +129,18 @@ def novelty_reference(ids: np.ndarray, alphabet: Alphabet, config: EvalConfig,
     return train, floor
 
 
+def kmer_js(ids: np.ndarray, reference: list[NgramStats], vocab_size: int) -> dict[str, float]:
+    """``js<k>`` of ``(n, seq_len)`` ids against ``reference`` (counted without padding), k-mers holding padding
+    left out; 1.0 for an order of which the samples hold no k-mer (all padding, or shorter than k)."""
+    samples = ngram_stats(ids, vocab_size, [ref.order for ref in reference], skip=PAD_ID)
+    return {f"js{ref.order}": js_divergence(s, ref) if s.total else 1.0 for s, ref in zip(samples, reference)}
+
+
 def score_ids(ids: np.ndarray, reference: GenesReference) -> dict[str, float]:
     """Every figure of the module docstring for ``(n, seq_len)`` generated (or held-out) ids."""
     alphabet = reference.alphabet
     sequences = alphabet.decode_batch(ids)
-    metrics = dict(ngram_js(ids, reference.ngrams.stats, len(alphabet)))
+    metrics = kmer_js(ids, reference.ngrams.stats, len(alphabet))
     if is_dna(alphabet):
         metrics["valid_gene"] = valid_gene_fraction(sequences)
     if reference.train:

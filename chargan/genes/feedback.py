@@ -8,7 +8,9 @@ scoring above ``threshold`` over the oldest rows of the training set
 The batch source draws from those rows, so the next batches see them. Each
 evaluation logs ``feedback_replaced`` (the fraction of the training rows
 replaced so far) and ``feedback_accepted`` (the fraction of the last round's
-samples that passed). The replaced rows and the round counters are the
+samples that passed; a round due at an evaluation's iteration runs before
+it). Under torchrun, rank 0 alone calls the scorer and sends the accepted
+rows to the others. The replaced rows and the round counters are the
 callback's checkpoint state: a resumed run continues the same feedback.
 
 A scorer is ``scorer(list[str]) -> scores`` (one number per sequence). From
@@ -27,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from chargan.core import distributed
 from chargan.core.callbacks import Callback, TrainerView
 from chargan.corpora.units import Alphabet
 from chargan.errors import UserError
@@ -86,27 +89,41 @@ class Feedback(Callback):
         self.rounds = 0
         self.accepted = 0.0  # the last round's fraction of samples above the threshold
 
-    def on_iteration_end(self, trainer: TrainerView) -> None:
+    def on_step_end(self, trainer: TrainerView) -> None:
+        # After the updates and before this iteration's evaluation, so its record logs this round.
         if trainer.iteration % self.every == 0:
             self.feed(trainer.generator, trainer.iteration)
 
     def feed(self, generator: torch.nn.Module, iteration: int) -> int:
-        """One round at ``iteration``: returns how many rows were replaced."""
+        """One round at ``iteration``: returns how many rows were replaced.
+
+        Under torchrun, rank 0 alone scores and its accepted rows go to every
+        rank, so a costly or non-deterministic scorer runs once and the ranks'
+        training rows stay the same.
+        """
         ids = generate_ids(generator, self.samples, seed=self.seed + iteration)
-        sequences = self.alphabet.decode_batch(ids)
-        try:
-            scores = np.asarray(self.scorer(sequences), dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError) as exc:
-            raise UserError(f"the feedback scorer must return one number per sequence: {exc}") from None
-        if scores.shape != (len(sequences),):
-            raise UserError(f"the feedback scorer returned {scores.size} scores for {len(sequences)} sequences")
-        passed = ids[np.nan_to_num(scores, nan=-np.inf) > self.threshold][: len(self.rows)]
+        passed, error = (self._passed(ids) if distributed.is_main_process() else (None, None))
+        passed, error = distributed.broadcast_object((passed, error))
+        if error is not None:
+            raise UserError(error)
+        passed = passed[: len(self.rows)]
         n = len(self.rows)
         self.rows[(self.replaced + np.arange(len(passed))) % n] = passed
         self.replaced += len(passed)
         self.rounds += 1
-        self.accepted = len(passed) / len(sequences)
+        self.accepted = len(passed) / len(ids)
         return len(passed)
+
+    def _passed(self, ids: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+        """The rows of ``ids`` ``(samples, seq_len)`` scoring above the threshold, or what was wrong."""
+        sequences = self.alphabet.decode_batch(ids)
+        try:
+            scores = np.asarray(self.scorer(sequences), dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            return None, f"the feedback scorer must return one number per sequence: {exc}"
+        if scores.shape != (len(sequences),):
+            return None, f"the feedback scorer returned {scores.size} scores for {len(sequences)} sequences"
+        return ids[np.nan_to_num(scores, nan=-np.inf) > self.threshold], None
 
     def evaluation_metrics(self, trainer: TrainerView, metrics: dict[str, float]) -> dict[str, float]:
         return {**metrics, "feedback_replaced": min(self.replaced, len(self.rows)) / len(self.rows),

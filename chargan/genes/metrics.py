@@ -4,11 +4,10 @@ divergence of two histograms (lengths, amino-acid composition).
 Novelty uses ``rapidfuzz.process.extractOne`` (the optional extra
 ``chargan[bio]``): each sample's Levenshtein distance (unit-cost
 insertions, deletions and substitutions) to its nearest training sequence,
-computed in C with bit-parallel rows; the best distance found so far bounds
-the rest of the search (a cut-off all-pairs ``cdist`` cannot use), so it is
-about twice as fast as ``cdist`` on two cores while using one: 640
-samples against 3,000 genes of up to 156 bases take 0.9 s (samples near
-the genes) to 1.8 s (random ones; ``benchmarks/bench_genes.py novelty``).
+computed in C with bit-parallel rows. Candidates are taken nearest length
+first and the best distance found so far bounds the rest of the search (a
+cut-off all-pairs ``cdist`` cannot use), so one thread beats ``cdist`` on
+two cores (figures in BENCHMARKS.md; ``benchmarks/bench_genes.py novelty``).
 """
 
 from __future__ import annotations
@@ -21,8 +20,20 @@ from chargan.corpora.seqfiles import BIO_HINT
 from chargan.errors import UserError
 
 
+#: Candidates of nearest length scored first, for a bound on the search of the rest.
+_FIRST_CANDIDATES = 50
+
+
 def nearest_distances(samples: Sequence[str], train: Sequence[str]) -> np.ndarray:
-    """``(len(samples),)`` int: each sample's Levenshtein distance to its nearest sequence of ``train``."""
+    """``(len(samples),)`` int: each sample's Levenshtein distance to its nearest sequence of ``train``.
+
+    Exact, and cheaper than all pairs: a sample's candidates are taken in
+    order of length difference (a lower bound of the distance), the first
+    `_FIRST_CANDIDATES` of them give a bound, and the rest are searched only
+    as far as their length difference stays within it, by rapidfuzz's
+    ``extractOne``, which stops each comparison once it exceeds the best
+    distance found.
+    """
     try:
         from rapidfuzz import process
         from rapidfuzz.distance import Levenshtein
@@ -33,8 +44,24 @@ def nearest_distances(samples: Sequence[str], train: Sequence[str]) -> np.ndarra
     if not train:
         raise ValueError("novelty needs at least one training sequence")
     train = list(train)
-    # extractOne returns (choice, distance, index) of the lowest distance for a distance scorer.
-    return np.array([process.extractOne(s, train, scorer=Levenshtein.distance)[1] for s in samples], dtype=np.int64)
+    train_lengths = np.array([len(t) for t in train])
+    by_length: dict[int, tuple[list[str], np.ndarray]] = {}  # sample length -> candidates, length differences
+    nearest = np.empty(len(samples), dtype=np.int64)
+    for i, sample in enumerate(samples):
+        if len(sample) not in by_length:
+            gap = np.abs(train_lengths - len(sample))
+            order = np.argsort(gap, kind="stable")
+            by_length[len(sample)] = [train[j] for j in order], gap[order]
+        candidates, gaps = by_length[len(sample)]
+        # extractOne returns (choice, distance, index) of the lowest distance for a distance scorer.
+        best = process.extractOne(sample, candidates[:_FIRST_CANDIDATES], scorer=Levenshtein.distance)[1]
+        stop = int(np.searchsorted(gaps, best, side="right"))  # farther lengths cannot come closer than best
+        if stop > _FIRST_CANDIDATES:
+            closer = process.extractOne(sample, candidates[_FIRST_CANDIDATES:stop], scorer=Levenshtein.distance,
+                                        score_cutoff=best)
+            best = min(best, closer[1]) if closer is not None else best
+        nearest[i] = best
+    return nearest
 
 
 def novelty(samples: Sequence[str], train: Sequence[str]) -> dict[str, float]:

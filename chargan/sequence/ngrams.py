@@ -15,7 +15,9 @@ Conventions, as in the reference:
 * n-grams never cross rows: row ``r`` contributes positions
   ``i = 0 .. seq_len - order``, i.e. ``seq_len - order + 1`` n-grams;
 * padding (id 0) is an ordinary character (the reference pads lines with
-  a backtick and counts it);
+  a backtick and counts it), unless a ``skip`` id is given: n-grams holding
+  it are then left out (the genes family skips its padding, so JS-k
+  measures content, and the length distribution is scored on its own);
 * divergences are in bits, so they lie in ``[0, 1]``.
 """
 
@@ -326,11 +328,12 @@ def ngram_stats(
     vocab_size: int,
     orders: Sequence[int] = (1, 2, 3, 4),
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    skip: int | None = None,
 ) -> list[NgramStats]:
     """`NgramStats` of each order in ``orders`` for ``ids`` (``(n_rows, seq_len)``).
 
     One pass over the rows serves every order, so a memory-mapped corpus is
-    read once.
+    read once. N-grams holding the id ``skip`` (e.g. padding) are not counted.
     """
     ids = _as_2d(ids)
     orders = [int(o) for o in orders]
@@ -343,7 +346,16 @@ def ngram_stats(
         chunk = _Chunk(np.asarray(ids[start : start + chunk_rows]), int(vocab_size))
         for j, order in enumerate(orders):
             totals[j].add(*chunk.count(order))
-    return [NgramStats(order, int(vocab_size), *total.flush()) for order, total in zip(orders, totals)]
+    flushed = [total.flush() for total in totals]
+    if skip is not None:
+        flushed = [_without(keys, counts, order, int(vocab_size), skip) for (keys, counts), order in zip(flushed, orders)]
+    return [NgramStats(order, int(vocab_size), keys, counts) for order, (keys, counts) in zip(orders, flushed)]
+
+
+def _without(keys: np.ndarray, counts: np.ndarray, order: int, base: int, skip: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``keys`` (and their ``counts``) none of whose ``order`` digits is ``skip``."""
+    keep = ~np.any(_unpack(keys, order, base) == skip, axis=1)
+    return keys[keep], counts[keep]
 
 
 def js_divergence(p: NgramStats, q: NgramStats) -> float:
@@ -381,12 +393,13 @@ def ngram_js(
     sample_ids: np.ndarray,
     reference: Sequence[NgramStats],
     vocab_size: int,
+    skip: int | None = None,
 ) -> dict[str, float]:
     """JS divergence (bits) of the samples' n-grams to each reference statistic.
 
     ``sample_ids`` is ``(batch, seq_len)``; returns ``{"js1": ..., "js4": ...}``
     keyed by the orders of ``reference`` (in its order), as the reference logs
-    them.
+    them. ``skip``: as `ngram_stats`'s (the reference must have been counted so).
     """
     for ref in reference:
         if ref.vocab_size != vocab_size:
@@ -394,5 +407,5 @@ def ngram_js(
                 f"reference {ref.order}-gram stats were built for {ref.vocab_size} symbols, not {vocab_size}",
                 hint="rebuild the reference statistics with the current vocabulary",
             )
-    samples = ngram_stats(sample_ids, vocab_size, orders=[ref.order for ref in reference])
+    samples = ngram_stats(sample_ids, vocab_size, orders=[ref.order for ref in reference], skip=skip)
     return {f"js{ref.order}": js_divergence(s, ref) for s, ref in zip(samples, reference)}

@@ -37,15 +37,16 @@ def heldout_rows(n_rows: int, samples: int, seed: int) -> np.ndarray:
 
 
 def reference_stats(ids: np.ndarray, vocab_size: int, samples: int, orders: Sequence[int], seed: int,
-                    cache_dir: Path | None = None, tag: str = "") -> ReferenceStats:
+                    cache_dir: Path | None = None, tag: str = "", skip: int | None = None) -> ReferenceStats:
     """N-gram statistics of ``ids`` ``(n_rows, seq_len)`` without a held-out slice, and the floor.
 
     The held-out slice is `heldout_rows` (``samples`` rows, fixed ``seed``).
     With ``cache_dir`` (the encoded corpus's cache folder, whose name already
     fixes the corpus content), the statistics are computed once and loaded
     from there afterwards; ``tag`` tells apart several views of one corpus.
+    N-grams holding the id ``skip`` are not counted (`ngram_stats`).
     """
-    folder = _reference_folder(cache_dir, len(ids), vocab_size, samples, orders, seed, tag)
+    folder = _reference_folder(cache_dir, len(ids), vocab_size, samples, orders, seed, tag, skip)
     cached = _load_reference(folder, orders)
     if cached is not None:
         return cached
@@ -56,10 +57,11 @@ def reference_stats(ids: np.ndarray, vocab_size: int, samples: int, orders: Sequ
         raise too_small
     picked = heldout_rows(len(ids), samples, seed)
     heldout = np.asarray(ids[picked])
-    heldout_stats = ngram_stats(heldout, vocab_size, orders)
-    rest = [_subtract(full, part) for full, part in zip(ngram_stats(ids, vocab_size, orders), heldout_stats)]
+    heldout_stats = ngram_stats(heldout, vocab_size, orders, skip=skip)
+    full = ngram_stats(ids, vocab_size, orders, skip=skip)
+    rest = [_subtract(whole, part) for whole, part in zip(full, heldout_stats)]
     try:
-        result = ReferenceStats(rest, ngram_js(heldout, rest, vocab_size))
+        result = ReferenceStats(rest, ngram_js(heldout, rest, vocab_size, skip=skip))
     except NgramError:  # the held-out rows or the rest hold no n-gram of some order
         raise too_small from None
     if folder is not None:
@@ -68,17 +70,20 @@ def reference_stats(ids: np.ndarray, vocab_size: int, samples: int, orders: Sequ
 
 
 def cached_reference(cache_dir: Path | None, n_rows: int, vocab_size: int, samples: int, orders: Sequence[int],
-                     seed: int, tag: str = "") -> ReferenceStats | None:
+                     seed: int, tag: str = "", skip: int | None = None) -> ReferenceStats | None:
     """What `reference_stats` cached for these arguments (``n_rows`` rows), or None."""
-    return _load_reference(_reference_folder(cache_dir, n_rows, vocab_size, samples, orders, seed, tag), orders)
+    return _load_reference(_reference_folder(cache_dir, n_rows, vocab_size, samples, orders, seed, tag, skip), orders)
 
 
 def _reference_folder(cache_dir: Path | None, rows: int, vocab_size: int, samples: int, orders: Sequence[int],
-                      seed: int, tag: str) -> Path | None:
+                      seed: int, tag: str, skip: int | None = None) -> Path | None:
     if cache_dir is None:
         return None
-    key = hashlib.sha256(json.dumps({"format": 1, "rows": rows, "vocab_size": vocab_size, "samples": samples,
-                                     "orders": list(orders), "seed": seed, "tag": tag}).encode())
+    fields = {"format": 1, "rows": rows, "vocab_size": vocab_size, "samples": samples, "orders": list(orders),
+              "seed": seed, "tag": tag}
+    if skip is not None:  # absent otherwise, so the statistics cached before skipping existed stay valid
+        fields["skip"] = skip
+    key = hashlib.sha256(json.dumps(fields).encode())
     return Path(cache_dir) / f"ngrams-{key.hexdigest()[:16]}"
 
 
