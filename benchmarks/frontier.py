@@ -3,6 +3,7 @@
     python benchmarks/frontier.py                                   # DIM 32/64/128 x 6 recipes x 3 seeds, 5 min each
     python benchmarks/frontier.py --minutes 20 --seeds 3 --out bench-out/frontier-20
     python benchmarks/frontier.py --minutes 1 --seeds 1 --width 32 --recipe cpu --recipe ema    # a quick look
+    python benchmarks/frontier.py --pair 32:ttur-ema --pair 64:ema                                # chosen pairs
 
 Every contender is the `cpu` preset's model at one width (``--width``; DIM
 32 is the preset's) trained with one recipe (``--recipe``):
@@ -193,6 +194,8 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed (to add seeds to an earlier run)")
     parser.add_argument("--width", action="append", type=int, help="model widths (default 32, 64, 128)")
     parser.add_argument("--recipe", action="append", help="recipes (default: all; see the module docstring)")
+    parser.add_argument("--pair", action="append", metavar="WIDTH:RECIPE",
+                        help="contenders as width:recipe pairs (e.g. 64:ema), instead of every --width x --recipe")
     parser.add_argument("--variant", default="bf16-fused", choices=list(VARIANTS),
                         help="chargan's speed options (bench_train_step.py's variants; the port is always fp32)")
     parser.add_argument("--noise", type=float, default=1.0, help="the smoothing recipe's --real-noise")
@@ -204,11 +207,20 @@ def main() -> None:
     args = parser.parse_args()
 
     all_recipes = recipes(args.noise, args.anneal)
-    names = args.recipe or list(all_recipes)
+    if args.pair:
+        if args.width or args.recipe:
+            parser.error("give either --pair or --width/--recipe")
+        try:
+            pairs = [(int(width), recipe) for width, _, recipe in (p.partition(":") for p in args.pair)]
+        except ValueError:
+            parser.error("--pair takes WIDTH:RECIPE, e.g. 64:ema")
+    else:
+        pairs = [(w, r) for w in args.width or [32, 64, 128] for r in args.recipe or list(all_recipes)]
+    widths = list(dict.fromkeys(w for w, _ in pairs))
+    names = list(dict.fromkeys(r for _, r in pairs))
     unknown = set(names) - set(all_recipes)
     if unknown:
         parser.error(f"unknown recipe(s) {', '.join(sorted(unknown))}; choose from {', '.join(all_recipes)}")
-    widths = args.width or [32, 64, 128]
     if "compile" in args.variant:
         torch._dynamo.config.cache_size_limit = max(64, 4 * len(widths) * len(names) * args.seeds)
     data = load_data(args.heldout)
@@ -216,7 +228,7 @@ def main() -> None:
           f"vocabulary {len(data.corpus.vocab)}")
     print("floor: " + "  ".join(f"{k}={v:.4f}" for k, v in data.reference.floor.items()))
     contenders = [Contender(w, r, all_recipes[r], args.variant, s, data)
-                  for s in range(args.first_seed, args.first_seed + args.seeds) for w in widths for r in names]
+                  for s in range(args.first_seed, args.first_seed + args.seeds) for w, r in pairs]
     largest = max(sum(p.numel() for p in c.generator.parameters()) * 2 for c in contenders)  # critic: about as large
     print(set_threads(args.threads, largest), flush=True)
     race(contenders, args.minutes * 60, args.eval_seconds, None, 0)

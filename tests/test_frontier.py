@@ -12,12 +12,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_frontier_runs_and_writes_its_table_curves_and_plot(tmp_path: Path) -> None:
     command = [sys.executable, str(ROOT / "benchmarks" / "frontier.py"), "--minutes", "0.01", "--seeds", "1",
-               "--width", "8", "--recipe", "best", "--recipe", "port", "--eval-seconds", "1", "--heldout", "500",
+               "--pair", "8:best", "--pair", "4:port", "--eval-seconds", "1", "--heldout", "500",
                "--out", str(tmp_path)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads((tmp_path / "frontier.json").read_text())
-    assert set(result["summary"]) == {"DIM 8 best", "DIM 8 port"}
+    assert set(result["summary"]) == {"DIM 8 best", "DIM 4 port"}
     for curve in result["curves"].values():
         assert curve[-1]["iterations"] > 0 and {"js4", "heldout_js4"} <= set(curve[-1])
     assert "| DIM 8 best |" in (tmp_path / "frontier.md").read_text()

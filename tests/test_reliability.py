@@ -277,7 +277,7 @@ def _can_mount_tmpfs() -> bool:
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs unshare and a tmpfs mount in a user namespace")
 @pytest.mark.parametrize("room_kib, extra, fills", [
     (4, "", "metrics.jsonl"), (12, "", "config.json"), (24, "", "metrics.png"), (100, "", "weights.safetensors"),
-    (160, "", "state.pt"),
+    (320, "", "state.pt"),
     (16, "--tensorboard", "tensorboard"),  # the events writer's own thread meets the full disk
 ])
 def test_a_real_full_disk_at_each_kind_of_write(room_kib: int, extra: str, fills: str, tmp_path: Path,
@@ -289,8 +289,8 @@ def test_a_real_full_disk_at_each_kind_of_write(room_kib: int, extra: str, fills
     args = " ".join([*TINY, extra])
     script.write_text(f"""set -u
 DISK=$(mktemp -d)
-mount -t tmpfs -o size=1m tmpfs "$DISK"
-head -c $((1024 * 1024 - {room_kib} * 1024)) /dev/zero > "$DISK/ballast"
+mount -t tmpfs -o size=2m tmpfs "$DISK"
+head -c $((2048 * 1024 - {room_kib} * 1024)) /dev/zero > "$DISK/ballast"
 OMP_NUM_THREADS=1 {sys.executable} -m chargan.cli train --run {run} {args} > {tmp_path}/full.out 2>&1
 echo $? > {tmp_path}/full.rc
 rm "$DISK/ballast"

@@ -85,8 +85,13 @@ def save_checkpoint(
         try:
             with open(tmp / STATE, "wb") as f:  # a Python file: a failed write is an OSError, not torch's RuntimeError
                 torch.save(state or {}, f)
-        except OSError as exc:  # a full disk fails at the close's flush, naming no file
-            raise OSError(exc.errno, exc.strerror, str(directory / name / STATE)) from None
+        except (OSError, RuntimeError) as exc:
+            # A full disk fails at the close's flush, naming no file; or mid-write, where torch's zip writer then
+            # fails in its own clean-up with a RuntimeError whose context is the OSError.
+            cause = _os_error_in(exc)
+            if cause is None:
+                raise
+            raise OSError(cause.errno, cause.strerror, str(directory / name / STATE)) from None
         for written in (WEIGHTS, STATE):
             fsync_file(tmp / written)
         atomic_write_json(tmp / META, {"iteration": iteration, **(meta or {})})
@@ -105,6 +110,16 @@ def save_checkpoint(
     atomic_write_text(directory / LATEST, name + "\n")
     _prune(directory, keep)
     return final
+
+
+def _os_error_in(exc: BaseException) -> OSError | None:
+    """``exc`` itself if an OSError, else the first OSError it was raised in handling (its ``__context__`` chain)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__context__
+    return None
 
 
 def _errno_of(message: str) -> int:
