@@ -16,8 +16,7 @@ Conventions, as in the reference:
   ``i = 0 .. seq_len - order``, i.e. ``seq_len - order + 1`` n-grams;
 * padding (id 0) is an ordinary character (the reference pads lines with
   a backtick and counts it), unless a ``skip`` id is given: n-grams holding
-  it are then left out (the genes family skips its padding, so JS-k
-  measures content, and the length distribution is scored on its own);
+  it are left out (the genes family skips padding: JS-k measures content);
 * divergences are in bits, so they lie in ``[0, 1]``.
 """
 
@@ -274,6 +273,11 @@ class NgramStats:
         """The distinct n-grams as ids, ``(n_unique, order)`` int64, in `keys` order."""
         return _unpack(self.keys, self.order, self.vocab_size)
 
+    def without(self, symbol: int) -> NgramStats:
+        """These statistics less every n-gram that holds the id ``symbol``."""
+        keep = ~np.any(self.ngrams() == symbol, axis=1)
+        return NgramStats(self.order, self.vocab_size, self.keys[keep], self.counts[keep])
+
     def frequencies(self) -> np.ndarray:
         """``counts / total`` as float64 (``(n_unique,)``, sums to 1)."""
         return self.counts / max(self.total, 1)
@@ -293,14 +297,8 @@ class NgramStats:
     # -------------------------------------------------------------- persistence
     def save(self, path: str | Path) -> None:
         """Write an uncompressed ``.npz`` (numpy appends ``.npz`` if missing)."""
-        np.savez(
-            path,
-            format=np.array(_FORMAT),
-            order=np.array(self.order, dtype=np.int64),
-            vocab_size=np.array(self.vocab_size, dtype=np.int64),
-            keys=self.keys,
-            counts=self.counts,
-        )
+        np.savez(path, format=np.array(_FORMAT), order=np.array(self.order, dtype=np.int64),
+                 vocab_size=np.array(self.vocab_size, dtype=np.int64), keys=self.keys, counts=self.counts)
 
     @classmethod
     def load(cls, path: str | Path) -> NgramStats:
@@ -309,12 +307,8 @@ class NgramStats:
             with np.load(path, allow_pickle=False) as data:
                 if str(data["format"]) != _FORMAT:
                     raise NgramError(f"{path} is not chargan n-gram stats (format {str(data['format'])!r})")
-                return cls(
-                    order=int(data["order"]),
-                    vocab_size=int(data["vocab_size"]),
-                    keys=data["keys"],
-                    counts=data["counts"],
-                )
+                return cls(order=int(data["order"]), vocab_size=int(data["vocab_size"]), keys=data["keys"],
+                           counts=data["counts"])
         except FileNotFoundError:
             raise NgramError(f"n-gram stats file not found: {path}") from None
         except (KeyError, ValueError, OSError) as exc:
@@ -346,16 +340,8 @@ def ngram_stats(
         chunk = _Chunk(np.asarray(ids[start : start + chunk_rows]), int(vocab_size))
         for j, order in enumerate(orders):
             totals[j].add(*chunk.count(order))
-    flushed = [total.flush() for total in totals]
-    if skip is not None:
-        flushed = [_without(keys, counts, order, int(vocab_size), skip) for (keys, counts), order in zip(flushed, orders)]
-    return [NgramStats(order, int(vocab_size), keys, counts) for order, (keys, counts) in zip(orders, flushed)]
-
-
-def _without(keys: np.ndarray, counts: np.ndarray, order: int, base: int, skip: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``keys`` (and their ``counts``) none of whose ``order`` digits is ``skip``."""
-    keep = ~np.any(_unpack(keys, order, base) == skip, axis=1)
-    return keys[keep], counts[keep]
+    stats = [NgramStats(order, int(vocab_size), *total.flush()) for order, total in zip(orders, totals)]
+    return stats if skip is None else [s.without(skip) for s in stats]
 
 
 def js_divergence(p: NgramStats, q: NgramStats) -> float:
