@@ -12,10 +12,11 @@ from chargan.corpora.units import Alphabet
 from chargan.errors import UserError
 from chargan.genes.biology import is_valid_gene, valid_gene_fraction
 from chargan.genes.config import EvalConfig
-from chargan.genes.evaluation import genes_reference, is_dna, kmer_js, score_ids
+from chargan.genes.evaluation import genes_reference, is_dna, score_ids
 from chargan.genes.feedback import Feedback, import_scorer
 from chargan.genes.metrics import histogram_js, lengths, nearest_distances, novelty
 from chargan.genes.models import GumbelConvGenerator, TauSchedule, tau_at
+from chargan.sequence.ngrams import ngram_js
 
 DNA = Alphabet.named("dna")
 
@@ -105,7 +106,8 @@ def test_k_mer_figures_leave_padding_out_and_score_empty_samples_as_farthest() -
              for k in rng.integers(3, 12, size=300)]
     reference = genes_reference(DNA.encode_batch(genes, 48), DNA, EvalConfig(samples=50, novelty_train=0))
     # The same genes in rows twice as long: only padding differs, and no k-mer holds it.
-    short, long = (kmer_js(DNA.encode_batch(genes[:50], n), reference.ngrams.stats, len(DNA)) for n in (48, 96))
+    short, long = (ngram_js(DNA.encode_batch(genes[:50], n), reference.ngrams.stats, len(DNA), skip=0)
+                   for n in (48, 96))
     assert short == long and set(short) == {f"js{k}" for k in range(1, 7)} and short["js6"] < 0.5
     empty = score_ids(np.zeros((50, 48), dtype=np.uint8), reference)
     assert all(empty[f"js{k}"] == 1.0 for k in range(1, 7)) and empty["valid_gene"] == 0.0

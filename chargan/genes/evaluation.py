@@ -35,17 +35,15 @@ import numpy as np
 from torch import nn
 
 from chargan.core.run import RunDirectory
-from chargan.corpora.units import Alphabet
+from chargan.corpora.units import PAD_ID, Alphabet
 from chargan.genes import HEADLINE
 from chargan.genes.biology import valid_gene_fraction
 from chargan.genes.config import EvalConfig
 from chargan.genes.metrics import histogram_js, length_histogram, lengths, novelty, symbol_histogram
 from chargan.sequence.decoding import generate_ids
-from chargan.sequence.ngrams import NgramStats, js_divergence, ngram_stats
+from chargan.sequence.ngrams import ngram_js
 from chargan.sequence.reference import ReferenceStats, heldout_rows, reference_stats
 
-#: The padding symbol's id (every alphabet's first).
-PAD_ID = 0
 #: Rows read per chunk when counting a corpus's lengths and symbols.
 _CHUNK_ROWS = 1 << 16
 
@@ -129,18 +127,11 @@ def novelty_reference(ids: np.ndarray, alphabet: Alphabet, config: EvalConfig,
     return train, floor
 
 
-def kmer_js(ids: np.ndarray, reference: list[NgramStats], vocab_size: int) -> dict[str, float]:
-    """``js<k>`` of ``(n, seq_len)`` ids against ``reference`` (counted without padding), k-mers holding padding
-    left out; 1.0 for an order of which the samples hold no k-mer (all padding, or shorter than k)."""
-    samples = ngram_stats(ids, vocab_size, [ref.order for ref in reference], skip=PAD_ID)
-    return {f"js{ref.order}": js_divergence(s, ref) if s.total else 1.0 for s, ref in zip(samples, reference)}
-
-
 def score_ids(ids: np.ndarray, reference: GenesReference) -> dict[str, float]:
     """Every figure of the module docstring for ``(n, seq_len)`` generated (or held-out) ids."""
     alphabet = reference.alphabet
     sequences = alphabet.decode_batch(ids)
-    metrics = kmer_js(ids, reference.ngrams.stats, len(alphabet))
+    metrics = ngram_js(ids, reference.ngrams.stats, len(alphabet), skip=PAD_ID)
     if is_dna(alphabet):
         metrics["valid_gene"] = valid_gene_fraction(sequences)
     if reference.train:

@@ -385,7 +385,8 @@ def ngram_js(
 
     ``sample_ids`` is ``(batch, seq_len)``; returns ``{"js1": ..., "js4": ...}``
     keyed by the orders of ``reference`` (in its order), as the reference logs
-    them. ``skip``: as `ngram_stats`'s (the reference must have been counted so).
+    them. ``skip``: as `ngram_stats`'s (the reference must have been counted so); samples with no n-gram
+    of an order left (all skipped) score 1.0 against a non-empty reference.
     """
     for ref in reference:
         if ref.vocab_size != vocab_size:
@@ -394,4 +395,5 @@ def ngram_js(
                 hint="rebuild the reference statistics with the current vocabulary",
             )
     samples = ngram_stats(sample_ids, vocab_size, orders=[ref.order for ref in reference], skip=skip)
-    return {f"js{ref.order}": js_divergence(s, ref) for s, ref in zip(samples, reference)}
+    return {f"js{ref.order}": 1.0 if s.total == 0 < ref.total else js_divergence(s, ref)
+            for s, ref in zip(samples, reference)}
