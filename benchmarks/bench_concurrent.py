@@ -31,8 +31,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def child(seconds: float, threads: str, dim: int | None, start_at: float) -> dict:
-    """One training process: its threads, then iterations done in ``seconds`` (after one warm-up iteration)."""
+def child(seconds: float, threads: str, dim: int | None) -> dict:
+    """One training process: its threads, then iterations done in ``seconds`` (after one warm-up iteration).
+
+    Says ``ready`` on stdout after the warm-up and starts counting when the parent answers on stdin, so that
+    side-by-side children count the same seconds however long each took to import torch.
+    """
     import numpy as np
     import torch
 
@@ -50,8 +54,8 @@ def child(seconds: float, threads: str, dim: int | None, start_at: float) -> dic
     weights = sum(p.numel() for m in (trainer.generator, trainer.critic) for p in m.parameters())
     summary = set_threads(None if threads == "default" else int(threads), weights)
     trainer.train_iteration()  # warm-up: first-call allocations
-    while time.time() < start_at:  # side-by-side processes start counting together
-        time.sleep(0.01)
+    print("ready", flush=True)
+    sys.stdin.readline()  # the parent's go, once every child is ready
     iterations, end = 0, time.perf_counter() + seconds
     while time.perf_counter() < end:
         trainer.train_iteration()
@@ -63,10 +67,16 @@ def child(seconds: float, threads: str, dim: int | None, start_at: float) -> dic
 def phase(processes: int, args: argparse.Namespace, threads: str) -> list[dict]:
     """``processes`` children at once; their results."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    start_at = time.time() + 20  # time for every child to import torch and build its model
-    command = [sys.executable, __file__, "--child", "--seconds", str(args.seconds), "--threads", threads,
-               "--start-at", str(start_at)] + (["--dim", str(args.dim)] if args.dim else [])
-    children = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(processes)]
+    command = [sys.executable, __file__, "--child", "--seconds", str(args.seconds), "--threads", threads] + (
+        ["--dim", str(args.dim)] if args.dim else [])
+    children = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+                for _ in range(processes)]
+    for c in children:  # every child has imported torch, built its model and warmed up
+        if c.stdout.readline().strip() != "ready":
+            raise SystemExit(f"a child failed before its warm-up ended (exit code {c.wait()})")
+    for c in children:  # side by side, they start counting together
+        c.stdin.write("go\n")
+        c.stdin.flush()
     results = []
     for c in children:
         out, _ = c.communicate()
@@ -84,10 +94,9 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=None, help="model width (default: the cpu preset's 32)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--start-at", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.seconds, (args.threads or ["default"])[0], args.dim, args.start_at)))
+        print(json.dumps(child(args.seconds, (args.threads or ["default"])[0], args.dim)))
         return
 
     print(f"{os.cpu_count()} CPUs, {len(os.sched_getaffinity(0))} ours; 1-minute load {os.getloadavg()[0]:.2f} "

@@ -4,6 +4,7 @@
     python benchmarks/frontier.py --minutes 20 --seeds 3 --out bench-out/frontier-20
     python benchmarks/frontier.py --minutes 1 --seeds 1 --width 32 --recipe cpu --recipe ema    # a quick look
     python benchmarks/frontier.py --pair 32:ttur-ema --pair 64:ema                                # chosen pairs
+    python benchmarks/frontier.py --pair 32:ema --pair 128:ema:5e-4           # DIM 128 at a quarter of the lr
 
 Every contender is the `cpu` preset's model at one width (``--width``; DIM
 32 is the preset's) trained with one recipe (``--recipe``):
@@ -19,6 +20,9 @@ Every contender is the `cpu` preset's model at one width (``--width``; DIM
 - ``ema-b128``: ema with batches of 128 rows (a small model's step costs far less than twice as much);
 - ``best``: ttur + ema + smoothing;
 - ``port``: the eager float32 port of `bench_train_step.py` (the public ports' recipe and code), DIM as given.
+
+A pair may name a learning rate of its own (``--pair 128:ema:5e-4``): it replaces the recipe's rates,
+keeping their ratio (TTUR's critic stays at 3x the generator's). The preset's 2e-3 collapses DIM 128.
 
 Data: the Billion Word sample (``../shared/corpora/billion_word``; the demo
 corpus when absent), less ``--heldout`` lines kept out of training. Each
@@ -75,11 +79,16 @@ def recipes(noise: float, anneal: int) -> dict[str, dict]:
 class Contender(TimedSteps):
     """One width, recipe and seed: its step, training clock and curve (the interface `quality_budget.race` drives)."""
 
-    def __init__(self, width: int, recipe: str, overrides: dict, variant: str, seed: int, data: Data) -> None:
+    def __init__(self, width: int, recipe: str, overrides: dict, variant: str, seed: int, data: Data,
+                 lr: float | None = None) -> None:
         config = get_preset("cpu").with_overrides(dim=width)
         self.config, self.data = config, data
         self.width, self.recipe, self.seed = width, recipe, seed
-        self.impl = f"DIM {width} {recipe}"
+        self.label = recipe + (f" lr {lr:g}" if lr is not None else "")
+        self.impl = f"DIM {width} {self.label}"
+        if lr is not None:
+            overrides = with_lr(overrides, lr, config.train.lr)
+        self.overrides = overrides
         self.name = f"{self.impl} seed {seed}"
         vocab = len(data.corpus.vocab)
         if recipe == "port":
@@ -106,6 +115,13 @@ class Contender(TimedSteps):
         heldout = {f"heldout_{k}": v for k, v in score_ids(ids, self.data.heldout_stats, vocab).items()}
         return {"seconds": round(self.trained, 1), "iterations": self.iterations,
                 **score_ids(ids, self.data.reference.stats, vocab), **heldout}
+
+
+def with_lr(overrides: dict, lr: float, preset_lr: float) -> dict:
+    """``overrides`` with its learning rates scaled so that the base rate is ``lr`` (their ratios kept)."""
+    scale = lr / overrides.get("lr", preset_lr)
+    scaled = {k: v * scale for k, v in overrides.items() if k in ("critic_lr", "generator_lr")}
+    return {**overrides, **scaled, "lr": lr}
 
 
 def _then(first: Callable[[], object], second: Callable[[], object]) -> Callable[[], None]:
@@ -161,22 +177,23 @@ def markdown(summary: dict[str, dict], floor: dict[str, float], minutes: float, 
     return "\n".join(lines) + "\n"
 
 
-def plot(contenders: list[Contender], widths: list[int], recipe_names: list[str], floor: float, path: Path) -> None:
+def plot(contenders: list[Contender], widths: list[int], floor: float, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    labels = list(dict.fromkeys(c.label for c in contenders))  # one colour per recipe (and rate) in every panel
     fig, axes = plt.subplots(1, len(widths), figsize=(5 * len(widths), 4), sharey=True, squeeze=False)
     for ax, width in zip(axes[0], widths):
-        for i, recipe in enumerate(recipe_names):
-            runs = [c for c in contenders if c.width == width and c.recipe == recipe]
+        for i, label in enumerate(labels):
+            runs = [c for c in contenders if c.width == width and c.label == label]
             if not runs:
                 continue
             points = min(len(c.curve) for c in runs)  # alternating slices: every seed has these evaluations
             x = [statistics.mean(c.curve[j]["seconds"] for c in runs) / 60 for j in range(points)]
             y = [statistics.mean(c.curve[j]["js4"] for c in runs) for j in range(points)]
-            ax.plot(x, y, marker=".", color=f"C{i}", label=recipe)
+            ax.plot(x, y, marker=".", color=f"C{i}", label=label)
         ax.axhline(floor, color="gray", linestyle="--", label="held-out floor")
         ax.set_title(f"DIM {width}")
         ax.set_xlabel("training minutes (evaluation excluded)")
@@ -187,6 +204,14 @@ def plot(contenders: list[Contender], widths: list[int], recipe_names: list[str]
     plt.close(fig)
 
 
+def parse_pair(text: str) -> tuple[int, str, float | None]:
+    """``WIDTH:RECIPE[:LR]`` -> (width, recipe, lr or None); ValueError when malformed."""
+    width, recipe, *rest = text.split(":")
+    if len(rest) > 1 or not recipe:
+        raise ValueError(text)
+    return int(width), recipe, float(rest[0]) if rest else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=5.0, help="training minutes per contender")
@@ -194,8 +219,9 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0, help="the first seed (to add seeds to an earlier run)")
     parser.add_argument("--width", action="append", type=int, help="model widths (default 32, 64, 128)")
     parser.add_argument("--recipe", action="append", help="recipes (default: all; see the module docstring)")
-    parser.add_argument("--pair", action="append", metavar="WIDTH:RECIPE",
-                        help="contenders as width:recipe pairs (e.g. 64:ema), instead of every --width x --recipe")
+    parser.add_argument("--pair", action="append", metavar="WIDTH:RECIPE[:LR]",
+                        help="contenders as width:recipe pairs (e.g. 64:ema, or 128:ema:5e-4 at a rate of its own), "
+                             "instead of every --width x --recipe")
     parser.add_argument("--variant", default="bf16-fused", choices=list(VARIANTS),
                         help="chargan's speed options (bench_train_step.py's variants; the port is always fp32)")
     parser.add_argument("--noise", type=float, default=1.0, help="the smoothing recipe's --real-noise")
@@ -211,13 +237,13 @@ def main() -> None:
         if args.width or args.recipe:
             parser.error("give either --pair or --width/--recipe")
         try:
-            pairs = [(int(width), recipe) for width, _, recipe in (p.partition(":") for p in args.pair)]
+            pairs = [parse_pair(p) for p in args.pair]
         except ValueError:
-            parser.error("--pair takes WIDTH:RECIPE, e.g. 64:ema")
+            parser.error("--pair takes WIDTH:RECIPE or WIDTH:RECIPE:LR, e.g. 64:ema or 128:ema:5e-4")
     else:
-        pairs = [(w, r) for w in args.width or [32, 64, 128] for r in args.recipe or list(all_recipes)]
-    widths = list(dict.fromkeys(w for w, _ in pairs))
-    names = list(dict.fromkeys(r for _, r in pairs))
+        pairs = [(w, r, None) for w in args.width or [32, 64, 128] for r in args.recipe or list(all_recipes)]
+    widths = list(dict.fromkeys(w for w, _, _ in pairs))
+    names = list(dict.fromkeys(r for _, r, _ in pairs))
     unknown = set(names) - set(all_recipes)
     if unknown:
         parser.error(f"unknown recipe(s) {', '.join(sorted(unknown))}; choose from {', '.join(all_recipes)}")
@@ -227,8 +253,8 @@ def main() -> None:
     print(f"corpus: {data.corpus.description}; {len(data.train_rows)} training lines, {args.heldout} held out; "
           f"vocabulary {len(data.corpus.vocab)}")
     print("floor: " + "  ".join(f"{k}={v:.4f}" for k, v in data.reference.floor.items()))
-    contenders = [Contender(w, r, all_recipes[r], args.variant, s, data)
-                  for s in range(args.first_seed, args.first_seed + args.seeds) for w, r in pairs]
+    contenders = [Contender(w, r, all_recipes[r], args.variant, s, data, lr)
+                  for s in range(args.first_seed, args.first_seed + args.seeds) for w, r, lr in pairs]
     largest = max(sum(p.numel() for p in c.generator.parameters()) * 2 for c in contenders)  # critic: about as large
     print(set_threads(args.threads, largest), flush=True)
     race(contenders, args.minutes * 60, args.eval_seconds, None, 0)
@@ -239,10 +265,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "frontier.json").write_text(json.dumps({
         "minutes": args.minutes, "seeds": args.seeds, "variant": args.variant,
-        "recipes": {r: all_recipes[r] for r in names},
+        "recipes": {c.impl: c.overrides for c in contenders},
         "floor": data.reference.floor, "summary": summary, "curves": {c.name: c.curve for c in contenders}}, indent=1))
     (args.out / "frontier.md").write_text(table)
-    plot(contenders, widths, names, data.reference.floor["js4"], args.out / "frontier.png")
+    plot(contenders, widths, data.reference.floor["js4"], args.out / "frontier.png")
     print(f"wrote frontier.json, frontier.md and frontier.png into {args.out}")
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
-from chargan import ConvCritic, ConvGenerator, RowSampler, RunDirectory, Trainer, TrainConfig
+from chargan import ConvCritic, RunDirectory, Trainer, TrainConfig
 from chargan.core import steps as steps_module
 from chargan.core.penalty import per_example_norms, penalty_from_norms
+from tiny_trainer import tiny_trainer
 
 pytestmark = [
     pytest.mark.cuda,
@@ -56,12 +56,7 @@ def _exact_math(monkeypatch: pytest.MonkeyPatch):
 
 
 def make_trainer(config: TrainConfig, run: RunDirectory | None = None) -> Trainer:
-    torch.manual_seed(0)
-    generator = ConvGenerator(VOCAB, LENGTH, dim=32, latent_dim=8, n_blocks=2, kernel_size=5)
-    critic = ConvCritic(VOCAB, LENGTH, dim=32, n_blocks=2, kernel_size=5)
-    rows = np.random.default_rng(0).integers(0, VOCAB, size=(256, LENGTH))
-    data = RowSampler(rows, seed=config.seed, transform=lambda ids: F.one_hot(ids, VOCAB).float())
-    return Trainer(generator, critic, data, config, run=run, progress=False)
+    return tiny_trainer(config, VOCAB, LENGTH, dim=32, latent_dim=8, n_blocks=2, kernel_size=5, rows=256, run=run)
 
 
 def config(**changes) -> TrainConfig:

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
-from chargan import ConvCritic, ConvGenerator, RowSampler, RunDirectory, Trainer, TrainConfig, UserError
+from chargan import RunDirectory, Trainer, TrainConfig, UserError
 from chargan.core import steps as steps_module
+from tiny_trainer import tiny_trainer
 
 VOCAB, LENGTH = 5, 8
 
 
 def make_trainer(config: TrainConfig, run: RunDirectory | None = None) -> Trainer:
-    torch.manual_seed(0)
-    generator = ConvGenerator(VOCAB, LENGTH, dim=16, latent_dim=4, n_blocks=1, kernel_size=3)
-    critic = ConvCritic(VOCAB, LENGTH, dim=16, n_blocks=1, kernel_size=3)
-    rows = np.random.default_rng(0).integers(0, VOCAB, size=(200, LENGTH))
-    data = RowSampler(rows, seed=config.seed, transform=lambda ids: F.one_hot(ids, VOCAB).float())
-    return Trainer(generator, critic, data, config, run=run, progress=False)
+    return tiny_trainer(config, VOCAB, LENGTH, dim=16, latent_dim=4, n_blocks=1, kernel_size=3, rows=200, run=run)
 
 
 def config(**changes) -> TrainConfig:
