@@ -18,6 +18,9 @@ Every contender is the `cpu` preset's model at one width (``--width``; DIM
   the paper's 30k);
 - ``ttur-ema``: ttur + ema;
 - ``ema-b128``: ema with batches of 128 rows (a small model's step costs far less than twice as much);
+- ``ema-b32``: ema with batches of 32 rows (more, noisier steps per minute);
+- ``ema-linear``: ema with the learning rate falling linearly to 0 at ``--horizon`` iterations (set it to
+  the iterations the run's minutes hold: the rate is 0, and training stands still, past it);
 - ``best``: ttur + ema + smoothing;
 - ``port``: the eager float32 port of `bench_train_step.py` (the public ports' recipe and code), DIM as given.
 
@@ -47,6 +50,7 @@ import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -65,14 +69,16 @@ from chargan.text.ngrams import ngram_stats  # noqa: E402
 SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "billion_word"
 
 
-def recipes(noise: float, anneal: int) -> dict[str, dict]:
+def recipes(noise: float, anneal: int, horizon: int = 1700) -> dict[str, dict]:
     """Recipe name -> TrainConfig overrides of the `cpu` preset (``port``: the eager port, no overrides)."""
     lr = get_preset("cpu").train.lr
     ttur = {"critic_iters": 1, "critic_lr": 3 * lr, "generator_lr": lr}
     ema = {"ema_decay": 0.999, "ema_warmup": True}
     smoothing = {"real_smoothing": 0.1, "real_noise": noise, "noise_anneal_iterations": anneal}
     return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema, "smoothing": smoothing,
-            "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128}, "best": {**ttur, **ema, **smoothing},
+            "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128},
+            "ema-b32": {**ema, "batch_size": 32}, "ema-linear": {**ema, "lr_decay": "linear", "iterations": horizon},
+            "best": {**ttur, **ema, **smoothing},
             "port": {}}
 
 
@@ -177,6 +183,18 @@ def markdown(summary: dict[str, dict], floor: dict[str, float], minutes: float, 
     return "\n".join(lines) + "\n"
 
 
+def replot(saved: Path) -> None:
+    """Draw ``frontier.png`` again beside a finished run's ``frontier.json``, from its curves alone."""
+    result = json.loads(saved.read_text())
+    runs = []
+    for name, curve in result["curves"].items():  # "DIM <width> <label> seed <seed>"
+        head, _, _ = name.rpartition(" seed ")
+        _, width, label = head.split(" ", 2)
+        runs.append(SimpleNamespace(width=int(width), label=label, curve=curve))
+    widths = list(dict.fromkeys(r.width for r in runs))
+    plot(runs, widths, result["floor"]["js4"], saved.with_name("frontier.png"))
+
+
 def plot(contenders: list[Contender], widths: list[int], floor: float, path: Path) -> None:
     import matplotlib
 
@@ -197,8 +215,8 @@ def plot(contenders: list[Contender], widths: list[int], floor: float, path: Pat
         ax.axhline(floor, color="gray", linestyle="--", label="held-out floor")
         ax.set_title(f"DIM {width}")
         ax.set_xlabel("training minutes (evaluation excluded)")
+        ax.legend(fontsize="small")  # each panel names its own lines
     axes[0][0].set_ylabel("JS-4 (bits), mean over seeds")
-    axes[0][-1].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -226,13 +244,20 @@ def main() -> None:
                         help="chargan's speed options (bench_train_step.py's variants; the port is always fp32)")
     parser.add_argument("--noise", type=float, default=1.0, help="the smoothing recipe's --real-noise")
     parser.add_argument("--anneal", type=int, default=2000, help="the smoothing recipe's --noise-anneal-iterations")
+    parser.add_argument("--horizon", type=int, default=1700,
+                        help="the ema-linear recipe's --iterations (about what DIM 32 does in 5 minutes on one core)")
     parser.add_argument("--eval-seconds", type=float, default=60.0, help="training seconds between evaluations")
     parser.add_argument("--heldout", type=int, default=2000, help="corpus lines kept out of training")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: chargan's choice)")
     parser.add_argument("--out", type=Path, default=Path("bench-out/frontier"))
+    parser.add_argument("--replot", type=Path, metavar="FRONTIER_JSON",
+                        help="only draw frontier.png again from a finished run's frontier.json, beside it")
     args = parser.parse_args()
+    if args.replot:
+        replot(args.replot)
+        return
 
-    all_recipes = recipes(args.noise, args.anneal)
+    all_recipes = recipes(args.noise, args.anneal, args.horizon)
     if args.pair:
         if args.width or args.recipe:
             parser.error("give either --pair or --width/--recipe")

@@ -103,7 +103,7 @@ def test_train_help_shows_the_default_configs_values() -> None:
     flat = " ".join(out.split())
     assert ("--lr FLOAT RANGE Learning rate of both networks' optimizers (unless --critic-lr / --generator-lr set "
             "their own); given alone, it sets both. [cpu: 0.002]") in flat
-    assert "[cpu: 1200]" in flat and "[cpu: 5]" in flat and "[cpu: 32]" in flat  # iterations, critic steps, dim
+    assert "[cpu: 4000]" in flat and "[cpu: 0.006]" in flat and "[cpu: 32]" in flat  # iterations, critic lr, dim
     for name in ("cpu", "paper", "8gaussians", "mnist", "cifar10-resnet-ln"):
         assert name in flat
 

@@ -26,3 +26,7 @@ def test_frontier_runs_and_writes_its_table_curves_and_plot(tmp_path: Path) -> N
         assert curve[-1]["iterations"] > 0 and {"js4", "heldout_js4"} <= set(curve[-1])
     assert "| DIM 8 best |" in (tmp_path / "frontier.md").read_text()
     assert (tmp_path / "frontier.png").stat().st_size > 1000
+    (tmp_path / "frontier.png").unlink()
+    replot = [sys.executable, str(ROOT / "benchmarks" / "frontier.py"), "--replot", str(tmp_path / "frontier.json")]
+    done = subprocess.run(replot, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and (tmp_path / "frontier.png").stat().st_size > 1000, done.stderr[-3000:]

@@ -245,7 +245,7 @@ def test_smoothing_is_refused_where_reals_are_not_one_hots() -> None:
     with pytest.raises(UserError, match="real-smoothing and --real-noise apply to one-hot"):
         get_toy_config("8gaussians").with_overrides(real_smoothing=0.1).validate()
     with pytest.raises(UserError, match="real-noise needs real-smoothing"):
-        PRESETS["cpu"].with_overrides(real_noise=0.5).validate()
+        PRESETS["cpu"].with_overrides(real_smoothing=0.0, real_noise=0.5).validate()
     result = CliRunner().invoke(cli, ["train", "--config", "8gaussians", "--real-smoothing", "0.1"])
     assert result.exit_code == 2
     result = CliRunner().invoke(cli, ["train", "--ema-decay", "0", "--ema-warmup"])  # moot without an average
@@ -255,6 +255,7 @@ def test_smoothing_is_refused_where_reals_are_not_one_hots() -> None:
 # ------------------------------------------------------------------------------------------- each recipe
 @pytest.mark.parametrize("recipe, overrides, logged", [
     ("paper-ttur", {}, set()),
+    ("paper-best", {"noise_anneal_iterations": 2}, {"js4_raw", "real_noise"}),
     ("cpu", {"ema_decay": 0.9, "ema_warmup": True}, {"js4_raw"}),
     ("cpu", {"real_smoothing": 0.1, "real_noise": 1.0, "noise_anneal_iterations": 2}, {"real_noise"}),
 ])

@@ -138,7 +138,7 @@ def test_named_configs_have_the_reference_defaults_and_round_trip() -> None:
 
 def test_registry_lists_every_family_and_resolves_lazily() -> None:
     grouped = configs_by_family()
-    assert [c.name for c in grouped["text"]] == ["cpu", "paper", "paper-alg1", "paper-ttur"]
+    assert [c.name for c in grouped["text"]] == ["cpu", "paper", "paper-alg1", "paper-ttur", "paper-best"]
     assert [c.name for c in grouped["toy"]] == ["8gaussians", "25gaussians", "swissroll"]
     for entry in CONFIGS.values():
         assert entry.load() is not None
