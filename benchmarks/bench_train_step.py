@@ -38,6 +38,14 @@ from chargan.text import models
 
 VOCAB = 100  # about what Billion Word's character set gives after the 2048 cap of rare symbols
 
+
+def plain_cpu_config(**overrides):
+    """The `cpu` preset's model with its recipe before issue 12: 5 critic steps at Adam 2e-3, no average, no
+    smoothing. The quality races' common ground: the port reads these numbers too, and the frontier's recipes
+    are changes to them, so their figures keep their meaning whatever the preset becomes."""
+    return get_preset("cpu").with_overrides(lr=2e-3, critic_iters=5, ema_decay=0.0, ema_warmup=False,
+                                            real_smoothing=0.0, real_noise=0.0, **overrides)
+
 #: chargan's variants: TrainConfig overrides.
 VARIANTS = {
     "fp32": {},

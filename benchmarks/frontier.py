@@ -7,13 +7,15 @@
     python benchmarks/frontier.py --pair 32:ema --pair 128:ema:5e-4           # DIM 128 at a quarter of the lr
 
 Every contender is the `cpu` preset's model at one width (``--width``; DIM
-32 is the preset's) trained with one recipe (``--recipe``):
+32 is the preset's) trained with one recipe (``--recipe``), each a change to
+``cpu`` (`bench_train_step.plain_cpu_config`), so a recipe means the same
+whatever the preset becomes:
 
-- ``cpu``: the preset's own recipe (5 critic steps, Adam lr 2e-3, betas (0.5, 0.9));
+- ``cpu``: the `cpu` preset's recipe before issue 12 (5 critic steps, Adam lr 2e-3, betas (0.5, 0.9));
 - ``paper``: the reference's optimizer recipe at that width (10 critic steps, lr 1e-4);
-- ``ttur``: one critic step, the critic's lr 3x the generator's (TTUR's ratio, at the preset's lr);
-- ``ema``: the preset's recipe, evaluated with a warmed-up weight average of decay 0.999;
-- ``smoothing``: the preset's recipe with Sobolev-style smoothed real one-hots (s = 0.1) and log-space
+- ``ttur``: one critic step, the critic's lr 3x the generator's (TTUR's ratio, at cpu's lr);
+- ``ema``: cpu, evaluated with a warmed-up weight average of decay 0.999;
+- ``smoothing``: ema with Sobolev-style smoothed real one-hots (s = 0.1) and log-space
   noise (``--noise``, annealed over ``--anneal`` iterations: a few minutes' run is far shorter than
   the paper's 30k);
 - ``ttur-ema``: ttur + ema;
@@ -21,8 +23,8 @@ Every contender is the `cpu` preset's model at one width (``--width``; DIM
 - ``ema-b32``: ema with batches of 32 rows (more, noisier steps per minute);
 - ``ema-linear``: ema with the learning rate falling linearly to 0 at ``--horizon`` iterations (set it to
   the iterations the run's minutes hold: the rate is 0, and training stands still, past it);
-- ``best``: ttur + ema + smoothing;
-- ``port``: the eager float32 port of `bench_train_step.py` (the public ports' recipe and code), DIM as given.
+- ``best``: ttur + smoothing (with its average): today's `cpu` preset;
+- ``port``: the eager float32 port of `bench_train_step.py` (the public ports' code), at cpu's numbers.
 
 A pair may name a learning rate of its own (``--pair 128:ema:5e-4``): it replaces the recipe's rates,
 keeping their ratio (TTUR's critic stays at 3x the generator's). The preset's 2e-3 collapses DIM 128.
@@ -56,7 +58,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train_step import VARIANTS, PortIteration, build, one_hot_sampler  # noqa: E402
+from bench_train_step import VARIANTS, PortIteration, build, one_hot_sampler, plain_cpu_config  # noqa: E402
 from quality_budget import TimedSteps, race  # noqa: E402
 
 from chargan import Trainer, get_preset  # noqa: E402
@@ -71,11 +73,11 @@ SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" /
 
 def recipes(noise: float, anneal: int, horizon: int = 1700) -> dict[str, dict]:
     """Recipe name -> TrainConfig overrides of the `cpu` preset (``port``: the eager port, no overrides)."""
-    lr = get_preset("cpu").train.lr
+    lr = plain_cpu_config().train.lr
     ttur = {"critic_iters": 1, "critic_lr": 3 * lr, "generator_lr": lr}
     ema = {"ema_decay": 0.999, "ema_warmup": True}
     smoothing = {"real_smoothing": 0.1, "real_noise": noise, "noise_anneal_iterations": anneal}
-    return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema, "smoothing": smoothing,
+    return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema, "smoothing": {**ema, **smoothing},
             "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128},
             "ema-b32": {**ema, "batch_size": 32}, "ema-linear": {**ema, "lr_decay": "linear", "iterations": horizon},
             "best": {**ttur, **ema, **smoothing},
@@ -87,7 +89,7 @@ class Contender(TimedSteps):
 
     def __init__(self, width: int, recipe: str, overrides: dict, variant: str, seed: int, data: Data,
                  lr: float | None = None) -> None:
-        config = get_preset("cpu").with_overrides(dim=width)
+        config = plain_cpu_config(dim=width)
         self.config, self.data = config, data
         self.width, self.recipe, self.seed = width, recipe, seed
         self.label = recipe + (f" lr {lr:g}" if lr is not None else "")

@@ -4,7 +4,9 @@
     python benchmarks/quality_budget.py --budget-minutes 10 --seed 0 --seed 1 --out bench-out/
     python benchmarks/quality_budget.py --iterations 1500 --impl chargan-fp32 --impl chargan-bf16-fused
 
-Trains the `cpu` preset's model on the Billion Word sample
+Trains the `cpu` preset's model, with that preset's recipe before issue 12
+(`bench_train_step.plain_cpu_config`: 5 critic steps, Adam 2e-3, a recipe the
+port can follow), on the Billion Word sample
 (``../shared/corpora/billion_word/*.txt``; the demo corpus when it is absent)
 once per implementation and seed: chargan's `Trainer` in one of the
 variants of `bench_train_step.py` (``chargan-fp32``, ``chargan-fp32-fused``,
@@ -35,9 +37,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train_step import VARIANTS, PortIteration, chargan_trainer, one_hot_sampler  # noqa: E402
+from bench_train_step import VARIANTS, PortIteration, chargan_trainer, one_hot_sampler, plain_cpu_config  # noqa: E402
 
-from chargan import get_preset  # noqa: E402
 from chargan.corpora import load_corpus  # noqa: E402
 from chargan.text.evaluation import generate_ids, score_ids  # noqa: E402
 from chargan.text.corpus import corpus_reference  # noqa: E402
@@ -69,7 +70,7 @@ class Contender(TimedSteps):
     """One implementation and seed under test: its step function, training clock and JS curve."""
 
     def __init__(self, impl: str, seed: int, corpus, reference) -> None:
-        config = self.config = get_preset("cpu")
+        config = self.config = plain_cpu_config()
         self.impl, self.seed, self.corpus, self.reference = impl, seed, corpus, reference
         self.name = f"{impl} seed {seed}"
         vocab, rows = len(corpus.vocab), corpus.ids
@@ -149,7 +150,7 @@ def main() -> None:
 
     spec = SAMPLE_DIR if any(SAMPLE_DIR.glob("*.txt")) else "demo"
     corpus = load_corpus(spec, seq_len=32, max_lines=None, progress=False)
-    config = get_preset("cpu")
+    config = plain_cpu_config()
     reference, _ = corpus_reference(corpus, config.eval)
     print(f"corpus: {corpus.description}; vocabulary {len(corpus.vocab)}; torch threads {torch.get_num_threads()}")
     print("floor: " + "  ".join(f"{k}={v:.4f}" for k, v in reference.floor.items()))
