@@ -46,6 +46,7 @@ def plain_cpu_config(**overrides):
     return get_preset("cpu").with_overrides(lr=2e-3, critic_iters=5, ema_decay=0.0, ema_warmup=False,
                                             real_smoothing=0.0, real_noise=0.0, **overrides)
 
+
 #: chargan's variants: TrainConfig overrides.
 VARIANTS = {
     "fp32": {},

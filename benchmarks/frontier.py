@@ -20,9 +20,6 @@ whatever the preset becomes:
   the paper's 30k);
 - ``ttur-ema``: ttur + ema;
 - ``ema-b128``: ema with batches of 128 rows (a small model's step costs far less than twice as much);
-- ``ema-b32``: ema with batches of 32 rows (more, noisier steps per minute);
-- ``ema-linear``: ema with the learning rate falling linearly to 0 at ``--horizon`` iterations (set it to
-  the iterations the run's minutes hold: the rate is 0, and training stands still, past it);
 - ``best``: ttur + smoothing (with its average): today's `cpu` preset;
 - ``port``: the eager float32 port of `bench_train_step.py` (the public ports' code), at cpu's numbers.
 
@@ -71,17 +68,15 @@ from chargan.text.ngrams import ngram_stats  # noqa: E402
 SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "billion_word"
 
 
-def recipes(noise: float, anneal: int, horizon: int = 1700) -> dict[str, dict]:
-    """Recipe name -> TrainConfig overrides of the `cpu` preset (``port``: the eager port, no overrides)."""
+def recipes(noise: float, anneal: int) -> dict[str, dict]:
+    """Recipe name -> TrainConfig overrides of `plain_cpu_config` (``port``: the eager port, no overrides)."""
     lr = plain_cpu_config().train.lr
     ttur = {"critic_iters": 1, "critic_lr": 3 * lr, "generator_lr": lr}
     ema = {"ema_decay": 0.999, "ema_warmup": True}
     smoothing = {"real_smoothing": 0.1, "real_noise": noise, "noise_anneal_iterations": anneal}
-    return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema, "smoothing": {**ema, **smoothing},
-            "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128},
-            "ema-b32": {**ema, "batch_size": 32}, "ema-linear": {**ema, "lr_decay": "linear", "iterations": horizon},
-            "best": {**ttur, **ema, **smoothing},
-            "port": {}}
+    return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema,
+            "smoothing": {**ema, **smoothing}, "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128},
+            "best": {**ttur, **ema, **smoothing}, "port": {}}
 
 
 class Contender(TimedSteps):
@@ -246,8 +241,6 @@ def main() -> None:
                         help="chargan's speed options (bench_train_step.py's variants; the port is always fp32)")
     parser.add_argument("--noise", type=float, default=1.0, help="the smoothing recipe's --real-noise")
     parser.add_argument("--anneal", type=int, default=2000, help="the smoothing recipe's --noise-anneal-iterations")
-    parser.add_argument("--horizon", type=int, default=1700,
-                        help="the ema-linear recipe's --iterations (about what DIM 32 does in 5 minutes on one core)")
     parser.add_argument("--eval-seconds", type=float, default=60.0, help="training seconds between evaluations")
     parser.add_argument("--heldout", type=int, default=2000, help="corpus lines kept out of training")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: chargan's choice)")
@@ -259,7 +252,7 @@ def main() -> None:
         replot(args.replot)
         return
 
-    all_recipes = recipes(args.noise, args.anneal, args.horizon)
+    all_recipes = recipes(args.noise, args.anneal)
     if args.pair:
         if args.width or args.recipe:
             parser.error("give either --pair or --width/--recipe")
