@@ -21,6 +21,8 @@ whatever the preset becomes:
 - ``ttur-ema``: ttur + ema;
 - ``ema-b128``: ema with batches of 128 rows (a small model's step costs far less than twice as much);
 - ``best``: ttur + smoothing (with its average): today's `cpu` preset;
+- ``best-decay``: best with a learning rate falling linearly to 0 at ``--horizon`` iterations
+  (``--lr-decay linear --iterations HORIZON``; pick the iterations the run will reach);
 - ``port``: the eager float32 port of `bench_train_step.py` (the public ports' code), at cpu's numbers.
 
 A pair may name a learning rate of its own (``--pair 128:ema:5e-4``): it replaces the recipe's rates,
@@ -68,15 +70,16 @@ from chargan.text.ngrams import ngram_stats  # noqa: E402
 SAMPLE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "billion_word"
 
 
-def recipes(noise: float, anneal: int) -> dict[str, dict]:
+def recipes(noise: float, anneal: int, horizon: int) -> dict[str, dict]:
     """Recipe name -> TrainConfig overrides of `plain_cpu_config` (``port``: the eager port, no overrides)."""
     lr = plain_cpu_config().train.lr
     ttur = {"critic_iters": 1, "critic_lr": 3 * lr, "generator_lr": lr}
     ema = {"ema_decay": 0.999, "ema_warmup": True}
     smoothing = {"real_smoothing": 0.1, "real_noise": noise, "noise_anneal_iterations": anneal}
+    decay = {"lr_decay": "linear", "iterations": horizon}
     return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema,
             "smoothing": {**ema, **smoothing}, "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128},
-            "best": {**ttur, **ema, **smoothing}, "port": {}}
+            "best": {**ttur, **ema, **smoothing}, "best-decay": {**ttur, **ema, **smoothing, **decay}, "port": {}}
 
 
 class Contender(TimedSteps):
@@ -241,6 +244,8 @@ def main() -> None:
                         help="chargan's speed options (bench_train_step.py's variants; the port is always fp32)")
     parser.add_argument("--noise", type=float, default=1.0, help="the smoothing recipe's --real-noise")
     parser.add_argument("--anneal", type=int, default=2000, help="the smoothing recipe's --noise-anneal-iterations")
+    parser.add_argument("--horizon", type=int, default=20_000,
+                        help="best-decay's --iterations: where its learning rate reaches 0")
     parser.add_argument("--eval-seconds", type=float, default=60.0, help="training seconds between evaluations")
     parser.add_argument("--heldout", type=int, default=2000, help="corpus lines kept out of training")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: chargan's choice)")
@@ -252,7 +257,7 @@ def main() -> None:
         replot(args.replot)
         return
 
-    all_recipes = recipes(args.noise, args.anneal)
+    all_recipes = recipes(args.noise, args.anneal, args.horizon)
     if args.pair:
         if args.width or args.recipe:
             parser.error("give either --pair or --width/--recipe")

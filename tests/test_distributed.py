@@ -139,6 +139,9 @@ def _generate_worker(rank: int, port: int, out: str) -> None:
         generator.register_forward_hook(lambda module, args, output: rows_seen.append(len(args[0])))
         samples = generate(generator, 11, seed=3, batch_size=4, across_ranks=True)
         torch.save({"samples": samples, "rows_seen": rows_seen}, Path(out) / f"rank{rank}.pt")
+        # Leave together, as Trainer.fit does: rank 0 hosts the group's store here, and in CI rank 1 once
+        # aborted ("terminate called without an active exception") when rank 0 left first.
+        distributed.barrier()
     finally:
         distributed.shutdown()
 
