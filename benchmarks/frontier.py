@@ -21,6 +21,7 @@ whatever the preset becomes:
 - ``ttur-ema``: ttur + ema;
 - ``ema-b128``: ema with batches of 128 rows (a small model's step costs far less than twice as much);
 - ``best``: ttur + smoothing (with its average): today's `cpu` preset;
+- ``best-slow-ema``: best with a longer average (decay 0.9995: the last ~2,000 iterations, not ~1,000);
 - ``best-decay``: best with a learning rate falling linearly to 0 at ``--horizon`` iterations
   (``--lr-decay linear --iterations HORIZON``; pick the iterations the run will reach);
 - ``port``: the eager float32 port of `bench_train_step.py` (the public ports' code), at cpu's numbers.
@@ -79,7 +80,8 @@ def recipes(noise: float, anneal: int, horizon: int) -> dict[str, dict]:
     decay = {"lr_decay": "linear", "iterations": horizon}
     return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema,
             "smoothing": {**ema, **smoothing}, "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128},
-            "best": {**ttur, **ema, **smoothing}, "best-decay": {**ttur, **ema, **smoothing, **decay}, "port": {}}
+            "best": {**ttur, **ema, **smoothing}, "best-decay": {**ttur, **ema, **smoothing, **decay},
+            "best-slow-ema": {**ttur, **ema, **smoothing, "ema_decay": 0.9995}, "port": {}}
 
 
 class Contender(TimedSteps):
