@@ -77,11 +77,11 @@ def recipes(noise: float, anneal: int, horizon: int) -> dict[str, dict]:
     ttur = {"critic_iters": 1, "critic_lr": 3 * lr, "generator_lr": lr}
     ema = {"ema_decay": 0.999, "ema_warmup": True}
     smoothing = {"real_smoothing": 0.1, "real_noise": noise, "noise_anneal_iterations": anneal}
-    decay = {"lr_decay": "linear", "iterations": horizon}
+    best = {**ttur, **ema, **smoothing}
     return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema,
             "smoothing": {**ema, **smoothing}, "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128},
-            "best": {**ttur, **ema, **smoothing}, "best-decay": {**ttur, **ema, **smoothing, **decay},
-            "best-slow-ema": {**ttur, **ema, **smoothing, "ema_decay": 0.9995}, "port": {}}
+            "best": best, "best-decay": {**best, "lr_decay": "linear", "iterations": horizon},
+            "best-slow-ema": {**best, "ema_decay": 0.9995}, "port": {}}
 
 
 class Contender(TimedSteps):
