@@ -228,6 +228,17 @@ def test_the_noise_anneals_linearly_to_zero() -> None:
     assert annealed_sigma(0.7, 100, 100) == 0.0 and annealed_sigma(0.7, 10_000, 100) == 0.0
 
 
+def test_an_anneal_of_0_spans_the_whole_run() -> None:
+    assert base_config(noise_anneal_iterations=0, iterations=40).noise_anneal_horizon == 40
+    assert base_config(noise_anneal_iterations=25, iterations=40).noise_anneal_horizon == 25
+    trainer = make_trainer(None, base_config(real_smoothing=0.1, real_noise=0.8, noise_anneal_iterations=0,
+                                             iterations=4, critic_iters=1))
+    sigmas = [float(trainer.train_iteration()["real_noise"]) for _ in range(4)]
+    assert sigmas == pytest.approx([0.8, 0.6, 0.4, 0.2])
+    with pytest.raises(UserError, match="noise-anneal-iterations"):
+        base_config(noise_anneal_iterations=-1).validate()
+
+
 def test_the_critic_sees_smoothed_noisy_reals_and_the_noise_is_logged(monkeypatch: pytest.MonkeyPatch) -> None:
     trainer = make_trainer(None, base_config(real_smoothing=0.1, real_noise=0.5, noise_anneal_iterations=4,
                                              critic_iters=1))

@@ -104,7 +104,8 @@ class TrainConfig(Section):
                                 "softmax, annealed linearly to 0 over --noise-anneal-iterations (0 = off).",
                                 min=0, recipe=True)
     noise_anneal_iterations: int = setting(30_000, "Iterations over which --real-noise falls linearly to 0 "
-                                           "(Sobolev GAN: 30k).", min=1, recipe=True)
+                                           "(Sobolev GAN: 30k; 0 = over the whole run, to --iterations).",
+                                           min=0, recipe=True)
     device: str = setting("auto", "auto (CUDA when available, else CPU), cpu, cuda, cuda:N.", resumable=True)
     log_every: int = setting(10, "Iterations between metrics.jsonl records.", min=1, resumable=True)
     eval_every: int = setting(100, "Iterations between evaluations (and sample files).", min=1, resumable=True)
@@ -153,6 +154,11 @@ class TrainConfig(Section):
     def critic_learning_rate(self) -> float:
         """The critic's step size: ``critic_lr``, or ``lr`` when it is None."""
         return self.lr if self.critic_lr is None else self.critic_lr
+
+    @property
+    def noise_anneal_horizon(self) -> int:
+        """The iteration at which ``real_noise`` reaches 0: ``noise_anneal_iterations``, or ``iterations`` for 0."""
+        return self.noise_anneal_iterations or self.iterations
 
     @property
     def generator_learning_rate(self) -> float:

@@ -274,7 +274,7 @@ class Steps:
                 for group in optimizer.param_groups if optimizer is not None else ():
                     group["lr"] = self.learning_rate(iteration, base)
         # Also a function of the iteration alone, so a resumed run continues the same anneal.
-        self.real_noise = annealed_sigma(config.real_noise, iteration, config.noise_anneal_iterations)
+        self.real_noise = annealed_sigma(config.real_noise, iteration, config.noise_anneal_horizon)
         critic_stats = self.critic_steps(config.critic_iters)
         stats = {k: torch.stack([s[k] for s in critic_stats]).mean() for k in critic_stats[0]}
         stats["critic_loss"] = stats["gradient_penalty"] - stats[self.objective.estimate]
