@@ -16,12 +16,13 @@ whatever the preset becomes:
 - ``ttur``: one critic step, the critic's lr 3x the generator's (TTUR's ratio, at cpu's lr);
 - ``ema``: cpu, evaluated with a warmed-up weight average of decay 0.999;
 - ``smoothing``: ema with Sobolev-style smoothed real one-hots (s = 0.1) and log-space
-  noise (``--noise``, annealed over ``--anneal`` iterations: a few minutes' run is far shorter than
-  the paper's 30k);
+  noise (``--noise``, annealed over ``--anneal`` iterations: by default the cpu preset's 15,000, half
+  the paper's 30k, so a 20-minute run's noise ends after about 11 minutes);
 - ``ttur-ema``: ttur + ema;
 - ``ema-b128``: ema with batches of 128 rows (a small model's step costs far less than twice as much);
 - ``best``: ttur + smoothing (with its average): today's `cpu` preset;
 - ``best-slow-ema``: best with a longer average (decay 0.9995: the last ~2,000 iterations, not ~1,000);
+- ``best-b32``: best with batches of 32 rows (more, noisier steps per minute);
 - ``best-decay``: best with a learning rate falling linearly to 0 at ``--horizon`` iterations
   (``--lr-decay linear --iterations HORIZON``; pick the iterations the run will reach);
 - ``port``: the eager float32 port of `bench_train_step.py` (the public ports' code), at cpu's numbers.
@@ -81,7 +82,7 @@ def recipes(noise: float, anneal: int, horizon: int) -> dict[str, dict]:
     return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema,
             "smoothing": {**ema, **smoothing}, "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128},
             "best": best, "best-decay": {**best, "lr_decay": "linear", "iterations": horizon},
-            "best-slow-ema": {**best, "ema_decay": 0.9995}, "port": {}}
+            "best-slow-ema": {**best, "ema_decay": 0.9995}, "best-b32": {**best, "batch_size": 32}, "port": {}}
 
 
 class Contender(TimedSteps):
@@ -245,7 +246,9 @@ def main() -> None:
     parser.add_argument("--variant", default="bf16-fused", choices=list(VARIANTS),
                         help="chargan's speed options (bench_train_step.py's variants; the port is always fp32)")
     parser.add_argument("--noise", type=float, default=1.0, help="the smoothing recipe's --real-noise")
-    parser.add_argument("--anneal", type=int, default=2000, help="the smoothing recipe's --noise-anneal-iterations")
+    parser.add_argument("--anneal", type=int, default=15_000,
+                        help="the smoothing recipes' --noise-anneal-iterations (the cpu preset's; until 2026-12-03 "
+                             "evening 2,000)")
     parser.add_argument("--horizon", type=int, default=20_000,
                         help="best-decay's --iterations: where its learning rate reaches 0")
     parser.add_argument("--eval-seconds", type=float, default=60.0, help="training seconds between evaluations")
