@@ -186,16 +186,31 @@ def markdown(summary: dict[str, dict], floor: dict[str, float], minutes: float, 
     return "\n".join(lines) + "\n"
 
 
-def replot(saved: Path) -> None:
-    """Draw ``frontier.png`` again beside a finished run's ``frontier.json``, from its curves alone."""
-    result = json.loads(saved.read_text())
+def saved_runs(saved: list[Path]) -> list[SimpleNamespace]:
+    """The curves of finished runs' ``frontier.json`` files as (width, label, curve); a label that two files
+    share (``best`` run at two settings) gets its run's folder name appended, ``best (run-a)``."""
     runs = []
-    for name, curve in result["curves"].items():  # "DIM <width> <label> seed <seed>"
-        head, _, _ = name.rpartition(" seed ")
-        _, width, label = head.split(" ", 2)
-        runs.append(SimpleNamespace(width=int(width), label=label, curve=curve))
+    for path in saved:
+        for name, curve in json.loads(path.read_text())["curves"].items():  # "DIM <width> <label> seed <seed>"
+            head, _, _ = name.rpartition(" seed ")
+            _, width, label = head.split(" ", 2)
+            runs.append(SimpleNamespace(width=int(width), label=label, curve=curve, folder=path.parent.name))
+    shared = {r.label for r in runs if len({o.folder for o in runs if o.label == r.label}) > 1}
+    for r in runs:
+        if r.label in shared:
+            r.label = f"{r.label} ({r.folder})"
+    return runs
+
+
+def replot(saved: list[Path], out: Path | None) -> Path:
+    """Draw ``frontier.png`` from finished runs' ``frontier.json`` files alone: beside the file for one, into
+    ``out`` for several (their curves in one figure). Returns the figure's path."""
+    runs = saved_runs(saved)
     widths = list(dict.fromkeys(r.width for r in runs))
-    plot(runs, widths, result["floor"]["js4"], saved.with_name("frontier.png"))
+    path = saved[0].with_name("frontier.png") if len(saved) == 1 else out / "frontier.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plot(runs, widths, json.loads(saved[0].read_text())["floor"]["js4"], path)
+    return path
 
 
 def plot(contenders: list[Contender], widths: list[int], floor: float, path: Path) -> None:
@@ -255,11 +270,12 @@ def main() -> None:
     parser.add_argument("--heldout", type=int, default=2000, help="corpus lines kept out of training")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: chargan's choice)")
     parser.add_argument("--out", type=Path, default=Path("bench-out/frontier"))
-    parser.add_argument("--replot", type=Path, metavar="FRONTIER_JSON",
-                        help="only draw frontier.png again from a finished run's frontier.json, beside it")
+    parser.add_argument("--replot", type=Path, nargs="+", metavar="FRONTIER_JSON",
+                        help="only draw frontier.png again from finished runs' frontier.json: beside it for one "
+                             "file, into --out for several (a recipe in two files is told apart by its folder)")
     args = parser.parse_args()
     if args.replot:
-        replot(args.replot)
+        print(f"wrote {replot(args.replot, args.out)}")
         return
 
     all_recipes = recipes(args.noise, args.anneal, args.horizon)

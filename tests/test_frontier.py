@@ -30,3 +30,16 @@ def test_frontier_runs_and_writes_its_table_curves_and_plot(tmp_path: Path) -> N
     replot = [sys.executable, str(ROOT / "benchmarks" / "frontier.py"), "--replot", str(tmp_path / "frontier.json")]
     done = subprocess.run(replot, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and (tmp_path / "frontier.png").stat().st_size > 1000, done.stderr[-3000:]
+    # two runs in one figure: a recipe in both is told apart by its run's folder
+    other = tmp_path / "again"
+    other.mkdir()
+    (other / "frontier.json").write_text((tmp_path / "frontier.json").read_text())
+    done = subprocess.run(replot + [str(other / "frontier.json"), "--out", str(tmp_path / "both")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and (tmp_path / "both" / "frontier.png").stat().st_size > 1000, done.stderr[-3000:]
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from frontier import saved_runs
+
+    labels = {r.label for r in saved_runs([tmp_path / "frontier.json", other / "frontier.json"])}
+    assert labels == {f"{recipe} ({folder})" for recipe in ("best", "port", "ttur lr 0.001")
+                      for folder in (tmp_path.name, "again")}
