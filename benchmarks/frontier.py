@@ -22,7 +22,6 @@ whatever the preset becomes:
 - ``ema-b128``: ema with batches of 128 rows (a small model's step costs far less than twice as much);
 - ``best``: ttur + smoothing (with its average): today's `cpu` preset;
 - ``best-slow-ema``: best with a longer average (decay 0.9995: the last ~2,000 iterations, not ~1,000);
-- ``best-b32``: best with batches of 32 rows (more, noisier steps per minute);
 - ``best-decay``: best with a learning rate falling linearly to 0 at ``--horizon`` iterations
   (``--lr-decay linear --iterations HORIZON``; pick the iterations the run will reach);
 - ``port``: the eager float32 port of `bench_train_step.py` (the public ports' code), at cpu's numbers.
@@ -82,7 +81,7 @@ def recipes(noise: float, anneal: int, horizon: int) -> dict[str, dict]:
     return {"cpu": {}, "paper": {"critic_iters": 10, "lr": 1e-4}, "ttur": ttur, "ema": ema,
             "smoothing": {**ema, **smoothing}, "ttur-ema": {**ttur, **ema}, "ema-b128": {**ema, "batch_size": 128},
             "best": best, "best-decay": {**best, "lr_decay": "linear", "iterations": horizon},
-            "best-slow-ema": {**best, "ema_decay": 0.9995}, "best-b32": {**best, "batch_size": 32}, "port": {}}
+            "best-slow-ema": {**best, "ema_decay": 0.9995}, "port": {}}
 
 
 class Contender(TimedSteps):
@@ -202,7 +201,7 @@ def saved_runs(saved: list[Path]) -> list[SimpleNamespace]:
     return runs
 
 
-def replot(saved: list[Path], out: Path | None) -> Path:
+def replot(saved: list[Path], out: Path) -> Path:
     """Draw ``frontier.png`` from finished runs' ``frontier.json`` files alone: beside the file for one, into
     ``out`` for several (their curves in one figure). Returns the figure's path."""
     runs = saved_runs(saved)
