@@ -185,12 +185,12 @@ def markdown(summary: dict[str, dict], floor: dict[str, float], minutes: float, 
     return "\n".join(lines) + "\n"
 
 
-def saved_runs(saved: list[Path]) -> list[SimpleNamespace]:
-    """The curves of finished runs' ``frontier.json`` files as (width, label, curve); a label that two files
-    share (``best`` run at two settings) gets its run's folder name appended, ``best (run-a)``."""
+def saved_runs(saved: dict[Path, dict]) -> list[SimpleNamespace]:
+    """The curves of finished runs (``frontier.json`` path -> its content) as (width, label, curve); a label
+    that two runs share (``best`` run at two settings) gets its run's folder name appended, ``best (run-a)``."""
     runs = []
-    for path in saved:
-        for name, curve in json.loads(path.read_text())["curves"].items():  # "DIM <width> <label> seed <seed>"
+    for path, result in saved.items():
+        for name, curve in result["curves"].items():  # "DIM <width> <label> seed <seed>"
             head, _, _ = name.rpartition(" seed ")
             _, width, label = head.split(" ", 2)
             runs.append(SimpleNamespace(width=int(width), label=label, curve=curve, folder=path.parent.name))
@@ -204,11 +204,12 @@ def saved_runs(saved: list[Path]) -> list[SimpleNamespace]:
 def replot(saved: list[Path], out: Path) -> Path:
     """Draw ``frontier.png`` from finished runs' ``frontier.json`` files alone: beside the file for one, into
     ``out`` for several (their curves in one figure). Returns the figure's path."""
-    runs = saved_runs(saved)
+    results = {path: json.loads(path.read_text()) for path in saved}
+    runs = saved_runs(results)
     widths = list(dict.fromkeys(r.width for r in runs))
     path = saved[0].with_name("frontier.png") if len(saved) == 1 else out / "frontier.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    plot(runs, widths, json.loads(saved[0].read_text())["floor"]["js4"], path)
+    plot(runs, widths, results[saved[0]]["floor"]["js4"], path)
     return path
 
 

@@ -40,6 +40,7 @@ def test_frontier_runs_and_writes_its_table_curves_and_plot(tmp_path: Path) -> N
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from frontier import saved_runs
 
-    labels = {r.label for r in saved_runs([tmp_path / "frontier.json", other / "frontier.json"])}
+    saved = {path: json.loads(path.read_text()) for path in (tmp_path / "frontier.json", other / "frontier.json")}
+    labels = {r.label for r in saved_runs(saved)}
     assert labels == {f"{recipe} ({folder})" for recipe in ("best", "port", "ttur lr 0.001")
                       for folder in (tmp_path.name, "again")}
